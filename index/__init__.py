@@ -1,0 +1,1 @@
+"""Indexing: load → clean → sentences/chunks → embed → store (Chroma + BM25)."""

@@ -1,0 +1,111 @@
+"""The ``Store`` protocol and an in-memory implementation (tests, benchmarks).
+
+A store keeps three kinds of records: articles (with their sentence spans), chunks with
+vectors, and sentence vectors. ``add`` writes the article record last and ``remove`` deletes it
+first, so a crash in between leaves only orphans that ``repair`` purges — never a listed
+article with missing chunks.
+
+>>> import numpy as np
+>>> from index.records import Article, Chunk, Sentence
+>>> a = Article.create(title="t", text="Hi there.")
+>>> s = MemoryStore()
+>>> s.add(StoredArticle(a, (Sentence(a.id, 0, 0, 9),), 1), [Chunk(a.id + ":c0", a.id, 0, 9, "Hi there.", (0,))],
+...       np.ones((1, 2), np.float32), np.ones((1, 2), np.float32))
+>>> [c.id for c, _ in s.query(np.ones(2, np.float32), k=3)] == [a.id + ":c0"]
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from index.records import Article, Chunk, Sentence
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    """An article as the store keeps it: with its sentence spans and its number of chunks."""
+
+    article: Article
+    sentences: tuple[Sentence, ...]
+    chunks: int
+
+
+class Store(Protocol):
+    """Persistence for articles, chunk vectors and sentence vectors (see the module docstring)."""
+
+    def add(
+        self, entry: StoredArticle, chunks: Sequence[Chunk], chunk_vectors: np.ndarray, sentence_vectors: np.ndarray
+    ) -> None: ...
+    def remove(self, article_id: str) -> int: ...
+    def get(self, article_id: str) -> StoredArticle | None: ...
+    def articles(self) -> list[StoredArticle]: ...
+    def article_ids(self) -> list[str]: ...
+    def chunks(self) -> list[Chunk]: ...
+    def get_chunks(self, chunk_ids: Sequence[str]) -> list[Chunk]: ...
+    def query(self, vector: np.ndarray, k: int) -> list[tuple[Chunk, float]]: ...
+    def sentence_vectors(self, sentence_ids: Sequence[str]) -> np.ndarray: ...
+    def repair(self) -> int: ...
+
+
+class MemoryStore:
+    """A ``Store`` in plain Python and numpy; exact cosine search."""
+
+    def __init__(self) -> None:
+        self._articles: dict[str, StoredArticle] = {}
+        self._chunks: dict[str, tuple[Chunk, np.ndarray]] = {}
+        self._sentences: dict[str, np.ndarray] = {}
+
+    def add(
+        self, entry: StoredArticle, chunks: Sequence[Chunk], chunk_vectors: np.ndarray, sentence_vectors: np.ndarray
+    ) -> None:
+        for chunk, vec in zip(chunks, chunk_vectors, strict=True):
+            self._chunks[chunk.id] = (chunk, np.asarray(vec, np.float32))
+        for sent, vec in zip(entry.sentences, sentence_vectors, strict=True):
+            self._sentences[sent.id] = np.asarray(vec, np.float32)
+        self._articles[entry.article.id] = entry
+
+    def remove(self, article_id: str) -> int:
+        self._articles.pop(article_id, None)
+        doomed = [cid for cid, (c, _) in self._chunks.items() if c.article_id == article_id]
+        for cid in doomed:
+            del self._chunks[cid]
+        for sid in [s for s in self._sentences if s.startswith(article_id + ":")]:
+            del self._sentences[sid]
+        return len(doomed)
+
+    def get(self, article_id: str) -> StoredArticle | None:
+        return self._articles.get(article_id)
+
+    def articles(self) -> list[StoredArticle]:
+        return list(self._articles.values())
+
+    def article_ids(self) -> list[str]:
+        return list(self._articles)
+
+    def chunks(self) -> list[Chunk]:
+        return [c for c, _ in self._chunks.values()]
+
+    def get_chunks(self, chunk_ids: Sequence[str]) -> list[Chunk]:
+        return [self._chunks[c][0] for c in chunk_ids if c in self._chunks]
+
+    def query(self, vector: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
+        if not self._chunks:
+            return []
+        items = list(self._chunks.values())
+        scores = np.stack([v for _, v in items]) @ np.asarray(vector, np.float32)
+        order = np.argsort(-scores, kind="stable")[:k]
+        return [(items[i][0], float(scores[i])) for i in order]
+
+    def sentence_vectors(self, sentence_ids: Sequence[str]) -> np.ndarray:
+        return np.stack([self._sentences[s] for s in sentence_ids]) if sentence_ids else np.zeros((0, 0), np.float32)
+
+    def repair(self) -> int:
+        orphans = {c.article_id for c, _ in self._chunks.values()} - set(self._articles)
+        for aid in orphans:
+            self.remove(aid)
+        return len(orphans)

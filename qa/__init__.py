@@ -1,0 +1,1 @@
+"""Question answering: retrieve → generate → cite. Entry points: ``ask`` and ``ask_stream``."""

@@ -1,0 +1,199 @@
+"""``ask`` and ``ask_stream``: retrieve → (refuse?) → generate → cite → verdict.
+
+>>> from index.settings import Settings
+>>> a = ask("Did Russia call Iran an ally?", settings=Settings(data_dir="/tmp/idx"))  # doctest: +SKIP
+>>> a.verdict, [c.speaker for c in a.citations]  # doctest: +SKIP
+('mixed', ['Sergei Ryabkov', 'Levan Dzhagaryan'])
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+
+from index.bm25 import BM25Index
+from index.embed import Embedder, make_embedder
+from index.errors import BriefQAError
+from index.pipeline import load_bm25, open_store
+from index.settings import Settings
+from index.store import Store
+from qa.chat import Turn, contextualize
+from qa.cite import Resolved, make_citation, resolve
+from qa.gate import asked_speaker, missing_names, speaker_found
+from qa.generate import Generator, make_generator
+from qa.prompt import SCHEMA, build_messages, parse_draft, partial_answer
+from qa.records import Answer, Citation, Evidence, Timings
+from qa.retrieve import Retrieval, Retriever
+from qa.stance import is_yes_no, stance_of, verdict_of
+
+MAX_QUESTION_CHARS = 2000
+NOT_FOUND = "The briefings don't say."
+_DEFAULT = object()
+
+
+class Assistant:
+    """Answers questions over one index. Components default to what ``settings`` names."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        store: Store | None = None,
+        embedder: Embedder | None = None,
+        bm25: BM25Index | None = None,
+        generator: Generator | None | object = _DEFAULT,
+    ) -> None:
+        self.settings = s = settings or Settings()
+        embedder = embedder or make_embedder(s)
+        store = store or open_store(s, embedder, create=False)
+        bm25 = bm25 or load_bm25(s, store)
+        self.retriever = Retriever(
+            store, embedder, bm25, top_chunks=s.top_chunks, per_article=s.max_chunks_per_article, evidence=s.evidence_sentences
+        )
+        self.generator: Generator | None = make_generator(s) if generator is _DEFAULT else generator  # type: ignore[assignment]
+
+    def ask(self, question: str, history: Sequence[Turn] | None = None) -> Answer:
+        """The final ``Answer`` (see ``ask_stream`` for partial text)."""
+        final = None
+        for item in self.ask_stream(question, history):
+            final = item
+        assert isinstance(final, Answer)
+        return final
+
+    def ask_stream(self, question: str, history: Sequence[Turn] | None = None) -> Iterator[str | Answer]:
+        """Yield the answer text as it grows (``str``), then the final ``Answer``."""
+        t0 = time.perf_counter()
+        standalone = _checked(contextualize(question, history))
+        retrieval = self.retriever.retrieve(standalone)
+        t_retrieved = time.perf_counter()
+        base = _Base(question.strip(), standalone if standalone != question.strip() else None, t0, t_retrieved)
+        reason = self._refusal_reason(standalone, retrieval)
+        if reason:
+            yield base.refusal(reason, retrieval.evidence)
+        elif self.generator is None:
+            yield base.extractive(standalone, retrieval.evidence, self.settings.min_evidence_score)
+        else:
+            yield from self._generate(base, standalone, retrieval.evidence)
+
+    def _refusal_reason(self, question: str, retrieval: Retrieval) -> str | None:
+        if not retrieval.evidence:
+            return "Nothing in the indexed briefings matches the question."
+        if retrieval.best_score < self.settings.min_evidence_score:
+            return "The closest passages are only loosely related to the question."
+        context = " ".join([p.chunk.text for p in retrieval.passages] + [p.title for p in {e.article for e in retrieval.evidence}])
+        absent = missing_names(question.split(" (follow-up to:")[0], context)
+        if absent:
+            return f"The briefings never mention {', '.join(absent)}."
+        person = asked_speaker(question)
+        if person:
+            speakers = [f"{s.name} {s.role or ''}" for p in retrieval.passages for s in self.retriever.article(p.chunk.article_id)[1] if s]
+            if not speaker_found(person, speakers):
+                return f"The briefings quote no statement by {person}."
+        return None
+
+    def _generate(self, base: _Base, question: str, evidence: Sequence[Evidence]) -> Iterator[str | Answer]:
+        assert self.generator is not None
+        raw, shown = "", ""
+        stream = self.generator.stream(build_messages(question, evidence), json_schema=SCHEMA, max_tokens=self.settings.max_answer_tokens)
+        for piece in stream:
+            raw += piece
+            partial = partial_answer(raw)
+            if partial:
+                text = resolve(partial, evidence).text
+                if text != shown:
+                    shown = text
+                    yield text
+        draft = parse_draft(raw)
+        if not draft.answerable or not draft.answer.strip():
+            yield base.refusal("The closest passages do not answer the question.", evidence)
+            return
+        resolved = resolve(draft.answer, evidence)
+        if not any(c.verified for c in resolved.citations):
+            yield base.refusal("The model's draft cited nothing that could be checked.", evidence, resolved.notes)
+            return
+        yield base.answer(question, _both_sides(question, resolved, evidence))
+
+
+class _Base:
+    """Builds ``Answer`` records for one question (timings, refusals, extractive answers)."""
+
+    def __init__(self, question: str, standalone: str | None, t0: float, t_retrieved: float) -> None:
+        self.question, self.standalone, self.t0, self.t_retrieved = question, standalone, t0, t_retrieved
+
+    def timings(self) -> Timings:
+        now = time.perf_counter()
+        return Timings(round(self.t_retrieved - self.t0, 4), round(now - self.t_retrieved, 4), round(now - self.t0, 4))
+
+    def refusal(self, reason: str, evidence: Sequence[Evidence], notes: Sequence[str] = ()) -> Answer:
+        best = sorted(evidence, key=lambda e: -e.score)[:3]
+        related = tuple(make_citation(i, ev) for i, ev in enumerate(best, start=1))
+        return Answer(self.question, f"{NOT_FOUND} {reason}", (), "not_found", True, self.timings(), related, self.standalone, tuple(notes))
+
+    def answer(self, question: str, resolved: Resolved) -> Answer:
+        cites = tuple(c for c in resolved.citations if c.verified)
+        verdict = verdict_of(question, [c.stance for c in cites])
+        return Answer(self.question, resolved.text, cites, verdict, False, self.timings(), (), self.standalone, resolved.notes)
+
+    def extractive(self, question: str, evidence: Sequence[Evidence], min_score: float) -> Answer:
+        """No generator: the best sentences themselves, each with its speaker and stance."""
+        best = [e for e in sorted(evidence, key=lambda e: -e.score) if e.score >= min_score][:3]
+        yes_no = is_yes_no(question)
+        cites = tuple(make_citation(i, ev, stance=stance_of(question, ev.text) if yes_no else "neutral") for i, ev in enumerate(best, 1))
+        lines = [f"{c.speaker or 'The article'}: [{c.n}]" for c in cites]
+        text = "Closest statements in the briefings — " + "; ".join(lines) + "."
+        return self.answer(question, Resolved(text, cites, ()))
+
+
+def _both_sides(question: str, resolved: Resolved, evidence: Sequence[Evidence]) -> Resolved:
+    """Label each quote's stance; for a yes/no question, add the strongest uncited opposite view."""
+    if not is_yes_no(question):
+        return resolved
+    cites = [_with_stance(question, c) for c in resolved.citations]
+    sides = {c.stance for c in cites} - {"neutral"}
+    text = resolved.text
+    cited = {(c.article_id, c.start) for c in cites}
+    if len(sides) == 1:
+        wanted = "no" if "yes" in sides else "yes"
+        for ev in sorted(evidence, key=lambda e: -e.score):
+            if (ev.article.id, ev.sentence.start) not in cited and stance_of(question, ev.text) == wanted:
+                extra = make_citation(len(cites) + 1, ev, stance=wanted)
+                cites.append(extra)
+                text += f" Other side: {ev.speaker or 'the article'} [{extra.n}]."
+                break
+    return Resolved(text, tuple(cites), resolved.notes)
+
+
+def _with_stance(question: str, c: Citation) -> Citation:
+    return replace(c, stance=stance_of(question, c.quote))
+
+
+def _checked(question: str) -> str:
+    question = question.strip()
+    if not question.strip("?!.,;:'\" \t\n"):
+        raise BriefQAError("the question is empty", "type a question, e.g. briefqa ask \"Did Russia call Iran an ally?\"")
+    return question[:MAX_QUESTION_CHARS]
+
+
+_assistants: dict[str, Assistant] = {}
+_assistants_lock = threading.Lock()
+
+
+def _assistant(settings: Settings | None) -> Assistant:
+    settings = settings or Settings()
+    key = settings.model_dump_json()
+    with _assistants_lock:
+        if key not in _assistants:
+            _assistants[key] = Assistant(settings)
+        return _assistants[key]
+
+
+def ask(question: str, history: Sequence[Turn] | None = None, settings: Settings | None = None) -> Answer:
+    """Answer ``question`` over the index named by ``settings`` (default: ``Settings()``)."""
+    return _assistant(settings).ask(question, history)
+
+
+def ask_stream(question: str, history: Sequence[Turn] | None = None, settings: Settings | None = None) -> Iterator[str | Answer]:
+    """Yield the answer text as it grows, then the final ``Answer``."""
+    return _assistant(settings).ask_stream(question, history)

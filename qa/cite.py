@@ -1,0 +1,119 @@
+"""Turn a model draft into checked citations: every quote is looked up in the stored article.
+
+* ``[S#]`` markers resolve to the exact sentence span of the evidence sentence ``#``; unknown ids
+  are dropped (and noted). Markers are renumbered ``[1]``, ``[2]``… in order of appearance.
+* A phrase the model put in quotation marks right before a marker is searched in that sentence
+  (whitespace, curly/straight quotes and case normalised, then mapped back to original offsets).
+  Found: the citation narrows to that span and the answer shows the article's exact text.
+  Not found: its quotation marks are removed, so model text is never presented as a quote.
+
+>>> find_span("He said, “We  won’t go.”", '"we won\\'t go."')
+(9, 24)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from index.records import Article
+from qa.records import Citation, Evidence
+
+_MARKER = re.compile(r"\[\s*S?\d+(?:\s*[,;]\s*S?\d+)*\s*\]")
+_QUOTED = re.compile(r"[\"“]([^\"“”]{3,}?)[\"”]")
+_FOLD = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'", "’": "'", "`": "'", "\u00a0": " "})
+
+
+def normalise(text: str) -> tuple[str, list[int]]:
+    """Fold quote marks and case, collapse whitespace; return the text and, per character, its source offset."""
+    out: list[str] = []
+    where: list[int] = []
+    for i, ch in enumerate(text.translate(_FOLD)):
+        if ch.isspace():
+            if out and out[-1] == " ":
+                continue
+            ch = " "
+        out.append(ch.lower())
+        where.append(i)
+    return "".join(out), where
+
+
+def find_span(haystack: str, needle: str) -> tuple[int, int] | None:
+    """Offsets ``(start, end)`` in ``haystack`` of ``needle`` up to normalisation, or None."""
+    norm_needle, _ = normalise(needle.strip())
+    if not norm_needle.strip():
+        return None
+    norm_hay, where = normalise(haystack)
+    pos = norm_hay.find(norm_needle)
+    if pos < 0:
+        return None
+    return where[pos], where[pos + len(norm_needle) - 1] + 1
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The answer text with ``[n]`` markers, its citations, and notes on what was dropped."""
+
+    text: str
+    citations: tuple[Citation, ...]
+    notes: tuple[str, ...]
+
+
+def make_citation(n: int, ev: Evidence, span: tuple[int, int] | None = None, stance: str = "neutral") -> Citation:
+    """A citation of evidence sentence ``ev`` (or of ``span`` inside it), checked against the article."""
+    start, end = span or (ev.sentence.start, ev.sentence.end)
+    a: Article = ev.article
+    quote = a.text[start:end]
+    return Citation(
+        n=n, article_id=a.id, title=a.title, source=a.source, published=a.published, path=a.path,
+        start=start, end=end, quote=quote, speaker=ev.speaker, role=ev.role,
+        verified=verify(a, start, end, quote), stance=stance,  # type: ignore[arg-type]
+    )
+
+
+def verify(article: Article, start: int, end: int, quote: str) -> bool:
+    """The invariant every shown quote must satisfy."""
+    return 0 <= start < end <= len(article.text) and article.text[start:end] == quote
+
+
+def resolve(answer: str, evidence: Sequence[Evidence]) -> Resolved:
+    """Resolve the ``[S#]`` markers and quoted phrases of a draft answer (see the module docstring)."""
+    by_n = {ev.n: ev for ev in evidence}
+    numbers: dict[int, int] = {}  # evidence n -> citation number
+    spans: dict[int, tuple[int, int]] = {}
+    notes: list[str] = []
+    pieces: list[str] = []
+    last = 0
+    for m in _MARKER.finditer(answer):
+        before = answer[last : m.start()]
+        ids = [int(x) for x in re.findall(r"\d+", m.group(0))]
+        known = [i for i in ids if i in by_n]
+        notes.extend(f"dropped a citation of S{i}: no such evidence sentence" for i in ids if i not in by_n)
+        if known:
+            before = _check_quotes(before, by_n[known[0]], spans, notes)
+        for i in known:
+            numbers.setdefault(i, len(numbers) + 1)
+        pieces.append(before + "".join(f"[{numbers[i]}]" for i in known))
+        last = m.end()
+    pieces.append(_check_quotes(answer[last:], None, spans, notes))
+    text = re.sub(r"\s+([.,;:])", r"\1", re.sub(r"[ \t]{2,}", " ", "".join(pieces))).strip()
+    citations = tuple(make_citation(c, by_n[i], spans.get(i)) for i, c in numbers.items())
+    return Resolved(text, citations, tuple(notes))
+
+
+def _check_quotes(segment: str, ev: Evidence | None, spans: dict[int, tuple[int, int]], notes: list[str]) -> str:
+    """Replace verified quoted phrases with the article's exact text; unquote the rest."""
+
+    def fix(m: re.Match[str]) -> str:
+        phrase = m.group(1)
+        if ev is not None:
+            found = find_span(ev.text, phrase)
+            if found is not None:
+                start, end = ev.sentence.start + found[0], ev.sentence.start + found[1]
+                spans.setdefault(ev.n, (start, end))
+                return f"“{ev.article.text[start:end]}”"
+        notes.append(f"unverified quotation shown without quote marks: {phrase!r}")
+        return phrase
+
+    return _QUOTED.sub(fix, segment)

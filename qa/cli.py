@@ -1,0 +1,169 @@
+"""``briefqa``: the command line, a thin shell over ``index.pipeline`` and ``qa.answer``.
+
+    briefqa index add briefings/        # load, clean, chunk, embed, store
+    briefqa index list
+    briefqa ask "Did Russia call Iran an ally?" [--json]
+    briefqa eval eval/seed_dev.jsonl
+
+Every user-facing error prints one line ("error: cause. Fix: …") and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from index.errors import BriefQAError
+from index.settings import Settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Question answering over news briefings, with verified quotes.")
+index_app = typer.Typer(no_args_is_help=True, help="Add, list and remove indexed briefings.")
+app.add_typer(index_app, name="index")
+
+DataDir = Annotated[Optional[Path], typer.Option("--data-dir", help="Index directory (env BRIEFQA_DATA_DIR).")]
+Generator = Annotated[Optional[str], typer.Option("--generator", help="local | extractive | openai | ollama (env BRIEFQA_GENERATOR).")]
+
+
+def _settings(data_dir: Path | None, generator: str | None = None) -> Settings:
+    overrides: dict[str, object] = {}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    if generator is not None:
+        overrides["generator"] = generator
+    try:
+        return Settings(**overrides)
+    except ValueError as err:
+        raise BriefQAError(f"invalid setting: {err.errors()[0]['msg'] if hasattr(err, 'errors') else err}", "see briefqa --help") from None
+
+
+@index_app.command("add")
+def index_add(paths: Annotated[list[Path], typer.Argument(help="Files or directories.")], data_dir: DataDir = None) -> None:
+    """Index .txt .md .html .pdf .jsonl files (directories recursively). Re-adding is a no-op."""
+    from tqdm import tqdm
+
+    from index.pipeline import Indexer
+
+    indexer = Indexer(_settings(data_dir))
+    with tqdm(total=0, unit="file", desc="indexing", file=sys.stderr, disable=None) as bar:
+
+        def progress(done: int, total: int, path: str) -> None:
+            bar.total = total
+            bar.set_postfix_str(Path(path).name[:40])
+            bar.update(done - bar.n)
+
+        results = indexer.add([str(p) for p in paths], progress)
+    for r in results:
+        detail = f"{r.article_id}  {r.chunks} chunks  {r.title}" if r.status == "added" else r.reason
+        typer.echo(f"{r.status:<9} {r.path}  {detail}")
+    counts = {s: sum(r.status == s for r in results) for s in ("added", "unchanged", "skipped", "rejected")}
+    typer.echo(", ".join(f"{n} {s}" for s, n in counts.items()) + f"; {len(indexer.store.article_ids())} articles in {indexer.settings.data_dir}")
+    if results and counts["rejected"] == len(results):
+        raise typer.Exit(1)
+
+
+@index_app.command("list")
+def index_list(data_dir: DataDir = None) -> None:
+    """List indexed articles: id, chunks, date, source, title."""
+    from index.embed import make_embedder
+    from index.pipeline import open_store
+
+    settings = _settings(data_dir)
+    store = open_store(settings, make_embedder(settings), create=False)
+    entries = sorted(store.articles(), key=lambda e: (e.article.published or "", e.article.title))
+    for e in entries:
+        a = e.article
+        typer.echo(f"{a.id}  {e.chunks:>3} chunks  {a.published or '-':<10}  {a.source or '-':<12}  {a.title}")
+    typer.echo(f"{len(entries)} articles in {settings.data_dir}")
+
+
+@index_app.command("remove")
+def index_remove(article_id: Annotated[str, typer.Argument(help="Article id (a unique prefix is enough).")], data_dir: DataDir = None) -> None:
+    """Remove an article and every chunk of it."""
+    from index.pipeline import Indexer
+
+    removed = Indexer(_settings(data_dir)).remove(article_id)
+    typer.echo(f"removed {removed.article.id}  {removed.chunks} chunks  {removed.article.title}")
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON object.")] = False,
+    data_dir: DataDir = None,
+    generator: Generator = None,
+) -> None:
+    """Answer a question with verified quotes from the indexed briefings."""
+    from qa.answer import Assistant
+    from qa.records import Answer, answer_json
+
+    assistant = Assistant(_settings(data_dir, generator))
+    final: Answer | None = None
+    shown = 0
+    for item in assistant.ask_stream(question):
+        if isinstance(item, Answer):
+            final = item
+        elif not as_json and sys.stdout.isatty():
+            sys.stdout.write(item[shown:])
+            sys.stdout.flush()
+            shown = len(item)
+    assert final is not None
+    if as_json:
+        typer.echo(json.dumps(answer_json(final), ensure_ascii=False, indent=2))
+        return
+    if shown:
+        typer.echo("\r\033[K", nl=False)
+    typer.echo(_render(final))
+
+
+def _render(a) -> str:  # noqa: ANN001 - qa.records.Answer
+    badge = {"supported": "Supported", "contradicted": "Contradicted", "mixed": "Both sides", "not_found": "Not in the briefings"}
+    lines = [f"[{badge[a.verdict]}] {a.text}"]
+    if a.standalone_question:
+        lines.append(f"  (asked as: {a.standalone_question})")
+    for c in a.citations or a.related:
+        who = f"{c.speaker}{', ' + c.role if c.role else ''}" if c.speaker else "article text"
+        label = f"[{c.n}]" if a.citations else "related:"
+        lines.append(f"\n{label} “{c.quote}”\n    — {who}; {c.title} ({c.published or 'undated'}) chars {c.start}–{c.end}")
+    lines.append(f"\n{a.timings.total_s:.1f}s (retrieve {a.timings.retrieve_s * 1000:.0f} ms, generate {a.timings.generate_s:.1f} s)")
+    return "\n".join(lines)
+
+
+@app.command("eval")
+def eval_cmd(
+    file: Annotated[Path, typer.Argument(help="Question set (.jsonl), see eval/README.md.")],
+    data_dir: DataDir = None,
+    generator: Generator = None,
+    fail_under: Annotated[float, typer.Option(help="Exit 1 when the share correct is below this.")] = 0.0,
+) -> None:
+    """Score answers on a question set: correctness, refusals, verified quotes, gold overlap, latency."""
+    from qa.answer import Assistant
+    from qa.evaluate import load_items, render, run_eval
+
+    items = load_items(file)
+    assistant = Assistant(_settings(data_dir, generator))
+    summary = run_eval(items, assistant.ask, assistant.retriever.store)
+    typer.echo(render(summary))
+    if items and summary.correct / len(items) < fail_under:
+        raise typer.Exit(1)
+
+
+@app.command()
+def serve() -> None:
+    """Open the chat page (not built yet)."""
+    raise BriefQAError("the chat page is not built yet", "use briefqa ask \"QUESTION\" for now")
+
+
+def main() -> None:
+    """Console entry point: user errors become one line on stderr and exit status 2."""
+    try:
+        app()
+    except BriefQAError as err:
+        typer.echo(f"error: {err}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)

@@ -1,0 +1,56 @@
+"""Refusal checks made in code before the model is asked.
+
+1. Nothing retrieved, or the best evidence sentence is only weakly similar to the question.
+2. A name in the question (a capitalised word such as "China") appears in none of the retrieved passages.
+3. The question asks what someone said ("What did Putin say …", "according to Putin") and no
+   retrieved sentence is attributed to that person: a mention is not a statement.
+
+>>> missing_names("How much oil does Iran export to China?", "Iran said it would export oil.")
+['China']
+>>> asked_speaker("What did Vladimir Putin say about the strikes?")
+'Vladimir Putin'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+_NAME_RUN = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)*)")
+_QUESTION_WORDS = frozenset("who what when where why how which whom whose did does do is are was were has have had can could will would should i".split())
+_SPEECH_Q = re.compile(
+    r"\b(?i:what|how)\s+(?:did|does|do|has|have|had)\s+(?:the\s+)?(?P<a>[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)*)\s+"
+    r"(?:say|said|tell|told|think|claim|argue|describe|mean|write|announce)\b"
+    r"|\b(?i:according to)\s+(?P<b>[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)*)"
+)
+
+
+def question_names(question: str) -> list[str]:
+    """Capitalised words of the question after its first word, question words excluded."""
+    words = []
+    for run in _NAME_RUN.findall(question.strip()):
+        words.extend(w for w in run.split() if w.lower() not in _QUESTION_WORDS)
+    return words
+
+
+def missing_names(question: str, context: str) -> list[str]:
+    """The question's names that ``context`` never mentions (prefix match: "Israeli" ~ "Israel")."""
+    words = {w.lower() for w in re.findall(r"[\w’'-]+", context)}
+    missing = []
+    for name in question_names(question):
+        stem = name.lower()[: max(4, len(name) - 2)]
+        if not any(w.startswith(stem) or stem.startswith(w) and len(w) >= 4 for w in words):
+            missing.append(name)
+    return missing
+
+
+def asked_speaker(question: str) -> str | None:
+    """The person whose statement the question asks about, if it asks about one."""
+    m = _SPEECH_Q.search(question)
+    return (m.group("a") or m.group("b")) if m else None
+
+
+def speaker_found(person: str, speakers: Iterable[str]) -> bool:
+    """Whether any attributed speaker (name and role) matches ``person``'s surname."""
+    surname = person.split()[-1].lower()
+    return any(surname in s.lower() for s in speakers)

@@ -1,0 +1,160 @@
+"""Text generators behind one small protocol: the local llama.cpp model, any LangChain chat model, a test fake.
+
+``stream`` yields text pieces as they are produced; joined they are the whole completion (a JSON
+document when ``json_schema`` is given).
+
+>>> gen = ScriptedGenerator(['{"answer": "no"}'])
+>>> "".join(gen.stream([Message("user", "Allies?")], json_schema={"type": "object"}, max_tokens=50))
+'{"answer": "no"}'
+>>> gen.calls[0][0].content
+'Allies?'
+"""
+
+from __future__ import annotations
+
+import collections.abc as abc
+import os
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+from index.errors import BriefQAError
+from index.settings import Settings
+from qa.model_files import local_model_path
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+
+
+@dataclass(frozen=True)
+class Message:
+    """One chat turn; ``role`` is "system", "user" or "assistant"."""
+
+    role: str
+    content: str
+
+
+class Generator(Protocol):
+    """Anything that streams a completion for a chat."""
+
+    name: str
+
+    def stream(
+        self, messages: Sequence[Message], *, json_schema: Mapping[str, object] | None, max_tokens: int
+    ) -> Iterator[str]: ...
+
+
+class LlamaCppGenerator:
+    """The local GGUF model through llama-cpp-python: greedy, loaded on first use, one call at a time.
+
+    The lock is held while a stream is being consumed, so finish (or ``close()``) one stream before
+    starting another from the same thread. llama.cpp keeps the KV cache of the previous prompt and
+    re-evaluates only the tokens after the longest shared prefix: put fixed text first.
+    """
+
+    def __init__(self, model_path: Path, *, n_threads: int, n_ctx: int) -> None:
+        self.name = f"local:{model_path.stem}"
+        self._model_path = model_path
+        self._n_threads = n_threads
+        self._n_ctx = n_ctx
+        self._llama: Llama | None = None
+        self._lock = threading.Lock()
+
+    def stream(
+        self, messages: Sequence[Message], *, json_schema: Mapping[str, object] | None, max_tokens: int
+    ) -> Iterator[str]:
+        with self._lock, closing(self._start(messages, json_schema, max_tokens)) as chunks:
+            try:
+                for chunk in chunks:
+                    if text := chunk["choices"][0]["delta"].get("content"):
+                        yield str(text)
+            except ValueError as err:  # llama.cpp's only complaint a user can fix
+                if "context window" not in str(err):
+                    raise
+                raise BriefQAError(
+                    f"the prompt is too long for the model ({err})",
+                    "raise BRIEFQA_N_CTX (e.g. 8192) or lower BRIEFQA_EVIDENCE_SENTENCES",
+                ) from None
+
+    def _start(
+        self, messages: Sequence[Message], json_schema: Mapping[str, object] | None, max_tokens: int
+    ) -> abc.Generator[Mapping[str, Any], None, None]:
+        response_format = None if json_schema is None else {"type": "json_object", "schema": dict(json_schema)}
+        chunks = self._model().create_chat_completion(
+            messages=[{"role": m.role, "content": m.content} for m in messages],  # type: ignore[misc]
+            response_format=response_format,  # type: ignore[arg-type]
+            temperature=0.0,
+            max_tokens=max_tokens,
+            stream=True,
+        )
+        return cast("abc.Generator[Mapping[str, Any], None, None]", chunks)
+
+    def _model(self) -> Llama:
+        if self._llama is None:
+            llama_cpp = import_llama_cpp()
+            try:
+                self._llama = llama_cpp.Llama(
+                    model_path=str(self._model_path),
+                    n_ctx=self._n_ctx,
+                    n_threads=self._n_threads,
+                    n_batch=512,
+                    verbose=False,
+                )
+            except ValueError as err:
+                raise BriefQAError(
+                    f"cannot load the model {self._model_path}: {err}",
+                    "delete the file so it is rebuilt from the parts, or set BRIEFQA_GENERATOR=extractive",
+                ) from None
+        return self._llama
+
+
+class ScriptedGenerator:
+    """Test fake: each call streams the next scripted output in a few pieces and records its messages."""
+
+    name = "scripted"
+
+    def __init__(self, outputs: Sequence[str]) -> None:
+        self._outputs = list(outputs)
+        self.calls: list[tuple[Message, ...]] = []
+
+    def stream(
+        self, messages: Sequence[Message], *, json_schema: Mapping[str, object] | None = None, max_tokens: int = 256
+    ) -> Iterator[str]:
+        if len(self.calls) >= len(self._outputs):
+            raise AssertionError(f"ScriptedGenerator has only {len(self._outputs)} outputs")
+        self.calls.append(tuple(messages))
+        text = self._outputs[len(self.calls) - 1]
+        step = max(1, -(-len(text) // 3))
+        return iter([text[i : i + step] for i in range(0, len(text), step)])
+
+
+def import_llama_cpp() -> ModuleType:
+    """``llama_cpp``, or a BriefQAError saying how to install it."""
+    try:
+        import llama_cpp
+    except ImportError:
+        raise BriefQAError(
+            "llama-cpp-python is not installed (needed by BRIEFQA_GENERATOR=local)",
+            "pip install llama-cpp-python==0.3.36 (compiles, ~6 min) or set BRIEFQA_GENERATOR=extractive",
+        ) from None
+    return llama_cpp
+
+
+def make_generator(settings: Settings) -> Generator | None:
+    """The generator ``settings.generator`` names; None for "extractive" (answers without a model)."""
+    if settings.generator == "extractive":
+        return None
+    if settings.generator == "local":
+        import_llama_cpp()  # fail before joining 1.1 GB of parts
+        return LlamaCppGenerator(
+            local_model_path(settings),
+            n_threads=settings.n_threads or os.cpu_count() or 1,
+            n_ctx=settings.n_ctx,
+        )
+    from qa.langchain_generator import from_settings
+
+    return from_settings(settings)

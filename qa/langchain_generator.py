@@ -1,0 +1,98 @@
+"""Any LangChain chat model as a ``Generator``; ``from_settings`` builds the OpenAI-compatible or Ollama one.
+
+>>> from langchain_core.language_models.fake_chat_models import FakeListChatModel
+>>> gen = LangChainGenerator(FakeListChatModel(responses=["no"]))
+>>> from qa.generate import Message
+>>> "".join(gen.stream([Message("user", "Allies?")], json_schema=None, max_tokens=20))
+'no'
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from pydantic import SecretStr
+
+from index.errors import BriefQAError
+from index.settings import Settings
+from qa.generate import Message
+
+_ROLES = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
+
+
+class LangChainGenerator:
+    """Streams ``chat_model``. A schema is asked for in the system message, and also passed as an
+    OpenAI-style ``response_format`` when ``json_mode`` (ChatOpenAI, ChatOllama, ... accept one).
+    ``max_tokens`` is enforced here: the stream stops after that many pieces (≈ tokens)."""
+
+    def __init__(self, chat_model: BaseChatModel, *, endpoint: str = "", json_mode: bool = False) -> None:
+        self.name = f"langchain:{type(chat_model).__name__}"
+        self._model = chat_model
+        self._endpoint = endpoint or "its configured address"
+        self._json_mode = json_mode
+
+    def stream(
+        self, messages: Sequence[Message], *, json_schema: Mapping[str, object] | None, max_tokens: int
+    ) -> Iterator[str]:
+        options: dict[str, Any] = {}
+        if json_schema is not None and self._json_mode:
+            schema = {"name": "answer", "schema": dict(json_schema)}
+            options["response_format"] = {"type": "json_schema", "json_schema": schema}
+        pieces = 0
+        try:
+            for chunk in self._model.stream(_to_langchain(messages, json_schema), **options):
+                if text := str(chunk.text):
+                    yield text
+                    pieces += 1
+                    if pieces >= max_tokens:
+                        return
+        except Exception as err:
+            if not _is_unreachable(err):
+                raise
+            raise BriefQAError(
+                f"cannot reach the LLM server at {self._endpoint}", "start it or set BRIEFQA_GENERATOR=local"
+            ) from None
+
+
+def _to_langchain(messages: Sequence[Message], json_schema: Mapping[str, object] | None) -> list[BaseMessage]:
+    converted: list[BaseMessage] = [_ROLES[m.role](content=m.content) for m in messages]
+    if json_schema is None:
+        return converted
+    ask = f"Reply with one JSON object matching this JSON schema, nothing else: {json.dumps(json_schema)}"
+    if converted and isinstance(converted[0], SystemMessage):
+        return [SystemMessage(content=f"{converted[0].text}\n\n{ask}"), *converted[1:]]
+    return [SystemMessage(content=ask), *converted]
+
+
+def _is_unreachable(err: BaseException | None) -> bool:
+    """A socket error (refused, DNS, timeout) anywhere in the chain: every HTTP client wraps one."""
+    while err is not None:
+        if isinstance(err, OSError):
+            return True
+        err = err.__cause__ or err.__context__
+    return False
+
+
+def from_settings(settings: Settings) -> LangChainGenerator:
+    """ChatOpenAI (``generator="openai"``) or ChatOllama (``"ollama"``) for ``settings.llm_model``."""
+    if not settings.llm_model:
+        raise BriefQAError(
+            f"BRIEFQA_LLM_MODEL is not set (needed by BRIEFQA_GENERATOR={settings.generator})",
+            "set BRIEFQA_LLM_MODEL to the server's model name",
+        )
+    url = settings.llm_base_url or None
+    model: BaseChatModel
+    if settings.generator == "openai":
+        from langchain_openai import ChatOpenAI
+
+        key = SecretStr(settings.llm_api_key)
+        model = ChatOpenAI(base_url=url, model=settings.llm_model, api_key=key, temperature=0, timeout=60)
+        return LangChainGenerator(model, endpoint=url or "https://api.openai.com/v1", json_mode=True)
+    from langchain_ollama import ChatOllama
+
+    model = ChatOllama(model=settings.llm_model, base_url=url, temperature=0)
+    return LangChainGenerator(model, endpoint=url or "http://127.0.0.1:11434", json_mode=True)

@@ -1,0 +1,109 @@
+"""Typed records of the answering stages: evidence, citations and the final ``Answer``.
+
+Invariant (checked by ``qa.cite`` and by property tests): for every citation,
+``article.text[citation.start:citation.end] == citation.quote``.
+
+>>> t = Timings(retrieve_s=0.01, generate_s=2.0, total_s=2.1)
+>>> Answer(question="q", text="The briefings don't say.", citations=(), verdict="not_found", refused=True, timings=t).refused
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from index.records import Article, Chunk, Sentence
+
+Verdict = Literal["supported", "contradicted", "mixed", "not_found"]
+Stance = Literal["yes", "no", "neutral"]
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its fused score and its sentences."""
+
+    chunk: Chunk
+    score: float
+    sentences: tuple[Sentence, ...]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One sentence shown to the model as ``[S{n}]``, with its article and retrieval score."""
+
+    n: int
+    article: Article
+    sentence: Sentence
+    score: float
+    speaker: str | None = None
+    role: str | None = None
+
+    @property
+    def text(self) -> str:
+        return self.article.text[self.sentence.start : self.sentence.end]
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A verified verbatim span of a stored article, numbered as ``[n]`` in the answer text."""
+
+    n: int
+    article_id: str
+    title: str
+    source: str | None
+    published: str | None
+    path: str | None
+    start: int
+    end: int
+    quote: str
+    speaker: str | None
+    verified: bool
+    role: str | None = None
+    stance: Stance = "neutral"
+
+
+@dataclass(frozen=True)
+class Timings:
+    retrieve_s: float
+    generate_s: float
+    total_s: float
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What ``qa.ask`` returns; ``related`` holds the closest passages when the answer is a refusal."""
+
+    question: str
+    text: str
+    citations: tuple[Citation, ...]
+    verdict: Verdict
+    refused: bool
+    timings: Timings
+    related: tuple[Citation, ...] = ()
+    standalone_question: str | None = None  # the rewritten question when a follow-up was asked
+    notes: tuple[str, ...] = field(default=())  # e.g. citations the model gave that did not verify
+
+
+def citation_json(c: Citation) -> dict[str, object]:
+    """The stable JSON shape of a citation (``briefqa ask --json``)."""
+    return {
+        "n": c.n, "quote": c.quote, "article_id": c.article_id, "title": c.title, "source": c.source,
+        "published": c.published, "path": c.path, "start": c.start, "end": c.end, "speaker": c.speaker,
+        "verified": c.verified, "role": c.role, "stance": c.stance,
+    }
+
+
+def answer_json(a: Answer) -> dict[str, object]:
+    """The stable JSON shape of an answer (``briefqa ask --json``)."""
+    return {
+        "question": a.question,
+        "answer": a.text,
+        "verdict": a.verdict,
+        "refused": a.refused,
+        "citations": [citation_json(c) for c in a.citations],
+        "timings": {"retrieve_s": a.timings.retrieve_s, "generate_s": a.timings.generate_s, "total_s": a.timings.total_s},
+        "related": [citation_json(c) for c in a.related],
+        "standalone_question": a.standalone_question,
+        "notes": list(a.notes),
+    }

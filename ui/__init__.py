@@ -1,0 +1,1 @@
+"""Gradio chat page (a thin shell over ``qa.ask_stream``)."""
