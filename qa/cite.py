@@ -2,6 +2,9 @@
 
 * ``[S#]`` markers resolve to the exact sentence span of the evidence sentence ``#``; unknown ids
   are dropped (and noted). Markers are renumbered ``[1]``, ``[2]``… in order of appearance.
+* A claim followed by a pile of ids keeps the ``MAX_PER_CLAIM`` that share most words with it
+  (and at least half as many as the best); a draft with no ids at all gets, per sentence, the
+  evidence sentence that shares most of its words (at least half) — or nothing.
 * A phrase the model put in quotation marks right before a marker is searched in that sentence
   (whitespace, curly/straight quotes and case normalised, then mapped back to original offsets).
   Found: the citation narrows to that span and the answer shows the article's exact text.
@@ -17,10 +20,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from index.bm25 import tokenize
 from index.records import Article
 from qa.records import Citation, Evidence
 
 _MARKER = re.compile(r"\[\s*S?\d+(?:\s*[,;]\s*S?\d+)*\s*\]")
+_ADJACENT = re.compile(r"\]\s*[,;]?\s*(?:and\s+)?\[")
+_SENTENCE_END = re.compile(r"(?<=[.?!])\s+|$")
+MAX_PER_CLAIM = 3
 _QUOTED = re.compile(r"[\"“]([^\"“”]{3,}?)[\"”]")
 _FOLD = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'", "’": "'", "`": "'", "\u00a0": " "})
 
@@ -80,6 +87,9 @@ def verify(article: Article, start: int, end: int, quote: str) -> bool:
 def resolve(answer: str, evidence: Sequence[Evidence]) -> Resolved:
     """Resolve the ``[S#]`` markers and quoted phrases of a draft answer (see the module docstring)."""
     by_n = {ev.n: ev for ev in evidence}
+    answer = _ADJACENT.sub(", ", answer)
+    if not _MARKER.search(answer):
+        answer = _attach_markers(answer, evidence)
     numbers: dict[int, int] = {}  # evidence n -> citation number
     spans: dict[int, tuple[int, int]] = {}
     notes: list[str] = []
@@ -88,7 +98,7 @@ def resolve(answer: str, evidence: Sequence[Evidence]) -> Resolved:
     for m in _MARKER.finditer(answer):
         before = answer[last : m.start()]
         ids = [int(x) for x in re.findall(r"\d+", m.group(0))]
-        known = [i for i in ids if i in by_n]
+        known = _prune(before, [i for i in dict.fromkeys(ids) if i in by_n], by_n)
         notes.extend(f"dropped a citation of S{i}: no such evidence sentence" for i in ids if i not in by_n)
         if known:
             before = _check_quotes(before, by_n[known[0]], spans, notes)
@@ -100,6 +110,38 @@ def resolve(answer: str, evidence: Sequence[Evidence]) -> Resolved:
     text = re.sub(r"\s+([.,;:])", r"\1", re.sub(r"[ \t]{2,}", " ", "".join(pieces))).strip()
     citations = tuple(make_citation(c, by_n[i], spans.get(i)) for i, c in numbers.items())
     return Resolved(text, citations, tuple(notes))
+
+
+def support(claim: str, ev: Evidence) -> float:
+    """Share of the claim's content words that the evidence sentence contains."""
+    words = set(tokenize(claim))
+    return len(words & set(tokenize(ev.text))) / len(words) if words else 0.0
+
+
+def _prune(claim_text: str, ids: list[int], by_n: dict[int, Evidence]) -> list[int]:
+    if len(ids) <= 1:
+        return ids
+    claim = re.split(r"(?<=[.?!])\s", claim_text.strip())[-1]
+    scores = {i: support(claim, by_n[i]) for i in ids}
+    best = max(scores.values())
+    keep = sorted((i for i in ids if scores[i] >= best / 2), key=lambda i: -scores[i])[:MAX_PER_CLAIM]
+    return [i for i in ids if i in keep]
+
+
+def _attach_markers(answer: str, evidence: Sequence[Evidence]) -> str:
+    """Give each sentence of an uncited draft the evidence sentence that supports it best, if any."""
+    out, last = [], 0
+    for m in _SENTENCE_END.finditer(answer):
+        sentence = answer[last : m.start()]
+        if sentence.strip():
+            best = max(evidence, key=lambda ev: support(sentence, ev), default=None)
+            if best is not None and support(sentence, best) >= 0.5:
+                sentence = re.sub(r"([.?!]?)$", rf" [S{best.n}]\1", sentence.rstrip(" ,;"), count=1)
+        out.append(sentence + answer[m.start() : m.end()])
+        last = m.end()
+        if m.start() == len(answer):
+            break
+    return "".join(out)
 
 
 def _check_quotes(segment: str, ev: Evidence | None, spans: dict[int, tuple[int, int]], notes: list[str]) -> str:

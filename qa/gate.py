@@ -7,6 +7,8 @@
 
 >>> missing_names("How much oil does Iran export to China?", "Iran said it would export oil.")
 ['China']
+>>> missing_names("What did Vladimir Putin say?", "Putin's special representative")
+[]
 >>> asked_speaker("What did Vladimir Putin say about the strikes?")
 'Vladimir Putin'
 """
@@ -26,20 +28,23 @@ _SPEECH_Q = re.compile(
 
 
 def question_names(question: str) -> list[str]:
-    """Capitalised words of the question after its first word, question words excluded."""
-    words = []
+    """Runs of capitalised words after the question's first word ("Vladimir Putin"), question words excluded."""
+    names = []
     for run in _NAME_RUN.findall(question.strip()):
-        words.extend(w for w in run.split() if w.lower() not in _QUESTION_WORDS)
-    return words
+        words = [w for w in run.split() if w.lower() not in _QUESTION_WORDS]
+        if words:
+            names.append(" ".join(words))
+    return names
 
 
 def missing_names(question: str, context: str) -> list[str]:
-    """The question's names that ``context`` never mentions (prefix match: "Israeli" ~ "Israel")."""
+    """The question's names whose last word ``context`` never mentions (prefix match: "Israeli" ~ "Israel")."""
     words = {w.lower() for w in re.findall(r"[\w’'-]+", context)}
     missing = []
     for name in question_names(question):
-        stem = name.lower()[: max(4, len(name) - 2)]
-        if not any(w.startswith(stem) or stem.startswith(w) and len(w) >= 4 for w in words):
+        last = name.split()[-1].lower()
+        stem = last[: max(4, len(last) - 2)]
+        if not any(w.startswith(stem) or (stem.startswith(w) and len(w) >= 4) for w in words):
             missing.append(name)
     return missing
 

@@ -56,16 +56,22 @@ def rrf(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> list[tuple[str, fl
 
 
 def diversify(ranked: Sequence[tuple[Chunk, float]], limit: int, per_article: int) -> list[tuple[Chunk, float]]:
-    """Keep the ranking but allow at most ``per_article`` chunks of one article in the first ``limit``."""
-    taken: list[tuple[Chunk, float]] = []
+    """The first ``limit`` of the ranking, at most ``per_article`` chunks of one article while
+    other articles have candidates left; remaining slots are filled in rank order.
+
+    >>> from index.records import Chunk
+    >>> ranked = [(Chunk(f"{a}:c{i}", a, 0, 1, ""), 1.0) for a, i in [("a", 0), ("a", 1), ("a", 2), ("b", 0)]]
+    >>> [c.id for c, _ in diversify(ranked, 3, 1)]
+    ['a:c0', 'b:c0', 'a:c1']
+    """
+    capped: list[tuple[Chunk, float]] = []
+    overflow: list[tuple[Chunk, float]] = []
     counts: dict[str, int] = {}
-    for chunk, score in ranked:
-        if counts.get(chunk.article_id, 0) < per_article:
-            taken.append((chunk, score))
-            counts[chunk.article_id] = counts.get(chunk.article_id, 0) + 1
-        if len(taken) == limit:
-            break
-    return taken
+    for item in ranked:
+        article_id = item[0].article_id
+        (capped if counts.get(article_id, 0) < per_article else overflow).append(item)
+        counts[article_id] = counts.get(article_id, 0) + 1
+    return capped[:limit] + overflow[: max(0, limit - len(capped))]
 
 
 class Retriever:
@@ -114,7 +120,7 @@ class Retriever:
         return Passage(chunk, score, tuple(entry.sentences[i] for i in chunk.sentence_ids))
 
     def _evidence(self, question: str, qvec: np.ndarray, chosen: Sequence[tuple[Chunk, float]]) -> tuple[Evidence, ...]:
-        """Score every sentence of the chosen chunks; keep the best, in article order."""
+        """Score every sentence of the chosen chunks; keep the best, best first."""
         if not chosen:
             return ()
         top = chosen[0][1]
@@ -139,7 +145,7 @@ class Retriever:
             score = 0.7 * float(cos) + 0.3 * overlap + 0.05 * prior
             scored.append((score, float(cos), entry, idx, speakers[idx]))
         scored.sort(key=lambda t: -t[0])
-        best = sorted(scored[: self.evidence], key=lambda t: (t[2].article.id != scored[0][2].article.id, t[2].article.id, t[3]))
+        best = scored[: self.evidence]
         return tuple(
             Evidence(n, e.article, e.sentences[idx], cos, sp.name if sp else None, sp.role if sp else None)
             for n, (_, cos, e, idx, sp) in enumerate(best, start=1)
@@ -147,9 +153,15 @@ class Retriever:
 
 
 def _overlap(q_terms: set[str], q_names: set[str], text: str) -> float:
-    """Share of the question's content words in ``text``; names count double."""
+    """Share of the question's content words in ``text`` ("parliament" ~ "parliamentary"); names count double."""
     if not q_terms:
         return 0.0
     words = set(tokenize(text))
     weight = {t: (2.0 if t in q_names else 1.0) for t in q_terms}
-    return sum(w for t, w in weight.items() if t in words) / sum(weight.values())
+    return sum(w for t, w in weight.items() if _has_word(t, words)) / sum(weight.values())
+
+
+def _has_word(term: str, words: set[str]) -> bool:
+    if term in words:
+        return True
+    return len(term) >= 5 and any(w.startswith(term) or (len(w) >= 5 and term.startswith(w)) for w in words)

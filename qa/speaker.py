@@ -21,9 +21,9 @@ verbs inside quotation marks are ignored):
 * Surnames resolve to the fullest name the article gives ("Mr Straw" -> "Jack Straw").
 * he/she/him/her -> the nearest preceding speaker, else the nearest preceding non-possessive
   person mention.
-* A sentence opening with a quotation and lacking any attribution inherits the previous
-  sentence's speaker (kind "direct").
-* Role: appositive at a mention ("X, the head of ...,") else the pre-modifier
+* A sentence opening with a quotation and having no unquoted speech verb inherits the previous
+  sentence's speaker (kind "direct"). Participles ("adding that", "spoke about") never attribute.
+* Role (from the first mention that has one): appositive ("X, the head of ...,") else pre-modifier
   ("Russia's Deputy Foreign Minister X" -> "Deputy Foreign Minister"; possessives are dropped,
   adjectives such as "Russian" kept; "ambassador to Tehran X" -> "ambassador to Tehran").
 * kind is "direct" when the sentence contains a quotation, else "reported".
@@ -57,6 +57,7 @@ def _words(s: str) -> frozenset[str]:
 
 _STRIP_HON = _words("mr mrs ms miss mister")
 _KEEP_HON = _words("dr prof professor sir dame lord lady baroness baron")
+_HON = _STRIP_HON | _KEEP_HON
 _TITLES = _words(
     """president minister secretary ambassador envoy leader spokesman spokeswoman spokesperson
     chairman chairwoman chair chief head director commissioner governor general chancellor mayor
@@ -64,7 +65,8 @@ _TITLES = _words(
     adviser advisor coach captain boss senator sen rep gov judge economist official lawyer mp mep
     commander prosecutor king queen prince princess pope cardinal archbishop bishop ayatollah
     sheikh reverend rev colonel col gen lt sgt capt speaker vice-president secretary-general
-    attorney treasurer whip candidate inspector superintendent"""
+    attorney treasurer whip candidate inspector superintendent doctor comptroller sheriff
+    councillor justice democrat dem republican tory"""
 )
 _MODIFIERS = _TITLES | _words(
     """foreign home shadow former vice senior prime acting assistant special interior defence
@@ -89,7 +91,8 @@ _NON_PERSON = _words(
     club fund foundation trust society lords commons parliament congress senate assembly inc ltd
     plc airlines airways network centre center channel radio television tv press cabinet
     administration embassy programme korea arabia states kingdom york zealand africa america
-    kong lanka aviv nations emirates republic"""
+    kong lanka aviv nations emirates republic motors labs laboratory championships cup research
+    records action"""
 )
 _SAY = """said says say added adds told tells answered answers replied replies stressed stresses
     noted notes argued argues warned warns insisted insists explained explains claimed claims
@@ -111,7 +114,11 @@ _VERB_RE = re.compile(
 )
 _LEFT_RE = re.compile(rf"(?:{_PRON}|(?P<run>{_RUN})),?[ \t]+{_AUXES}$")
 _LEFT_APPOS_RE = re.compile(rf"(?P<run>{_RUN}),[^,;:\"“”()\n]{{2,150}},[ \t]+{_AUXES}$")
-_RIGHT_RE = re.compile(rf"[ \t]+(?:{_OBJ_PRON}|(?P<run>{_RUN}))")
+_MODS = "|".join(sorted(_MODIFIERS))
+_RIGHT_RE = re.compile(  # "said Hopman Cup doctor Hamish Osborne": skip role words to the name
+    rf"[ \t]+(?:{_OBJ_PRON}|(?:(?:the|a|an|[A-Z][\w-]*|{_MODS})[ \t]+){{0,5}}?(?P<run>{_RUN})"
+    rf"(?![\w'’-]|[ \t]+(?:[A-ZÀ-Þ]|(?:{_MODS})\b)))"
+)
 _AS_RE = re.compile(r"[ \t]+as\b")
 _QUOTE_RE = re.compile(r'["“«][^"“”«»\n]*["”»]')
 _APPOS_RE = re.compile(
@@ -119,6 +126,7 @@ _APPOS_RE = re.compile(
     rf"(?=[ \t]*(?:,|[.;:!?](?:\s|$)|$)|[ \t]+(?:{'|'.join(_SAY.split())}|spoke|who|which)\b)"
 )
 _PREV_WORD_RE = re.compile(r"(\S+)[ \t]+$")
+_ALPHA_RE = re.compile(r"[A-Za-z-]+")
 _OPEN_QUOTES = "\"“«"
 
 
@@ -130,10 +138,7 @@ class _Mention:
     titled: bool  # an honorific, office title or role word marks it as a person
     prep_split: bool  # "ambassador to Tehran X Y": the preposition belongs to the role
     possessive: bool
-
-    @property
-    def core(self) -> tuple[str, ...]:
-        return tuple(t.lower() for t in self.toks if _low(t) not in _KEEP_HON)
+    core: tuple[str, ...]  # lower-cased, without Dr/Sir/Lord...: the key for surname matching
 
 
 def _low(tok: str) -> str:
@@ -151,7 +156,7 @@ def _premod(text: str, pos: int, need_head: bool) -> list[str]:
     window = text[max(0, pos - 80) : pos].rsplit("\n", 1)[-1].split()
     for w in reversed(window[-3:]):
         low = w.lower()
-        if not re.fullmatch(r"[A-Za-z-]+", w) or low in _STOP or low in _PREPS:
+        if not _ALPHA_RE.fullmatch(w) or low in _STOP or low in _PREPS:
             break
         if not (w[0].isupper() or low in _MODIFIERS) or (need_head and not words and low not in _TITLES):
             break
@@ -164,8 +169,8 @@ def _parse(text: str, start: int, end: int) -> _Mention | None:
     prev, prev_at = _prev_word(text, start)
     det = prev.lower() in _DETS
     while toks and _low(toks[0]) in _STOP:
-        det = det or _low(toks.pop(0)) in _DETS
-    hon = [i for i, t in enumerate(toks[:-1]) if _low(t) in _STRIP_HON | _KEEP_HON]
+        det = _low(toks.pop(0)) in _DETS or det
+    hon = [i for i, t in enumerate(toks[:-1]) if _low(t) in _HON]
     if hon:
         h = hon[-1]
         role_toks, name = toks[:h], toks[h + 1 :] if _low(toks[h]) in _STRIP_HON else toks[h:]
@@ -185,15 +190,15 @@ def _parse(text: str, start: int, end: int) -> _Mention | None:
     if appos:
         words = appos.group("role").split()
         if (appos.group("det") or words[0].islower()) and any(w.lower() in _TITLES for w in words[:3]):
-            if not any(ch.isdigit() for ch in appos.group("role")):
-                role = " ".join(words)
+            role = role if any(ch.isdigit() for ch in appos.group("role")) else " ".join(words)
     titled = bool(hon or role)
     if not name or (det and not titled) or _low(name[-1]) in _NON_PERSON:
         return None
     if any(len(t) > 1 and t.isupper() for t in name) or any(_low(t) in _STOP for t in name):
         return None
     possessive = text[end : end + 2] in ("'s", "’s")
-    return _Mention(start, tuple(name), role, titled, prep_split, possessive)
+    core = tuple(t.lower() for t in name if _low(t) not in _KEEP_HON)
+    return _Mention(start, tuple(name), role, titled, prep_split, possessive, core)
 
 
 class _Registry:
@@ -210,6 +215,7 @@ class _Registry:
         self.starts = [p.start for p in self.mentions]
         self.by_surname: dict[str, list[_Mention]] = {}
         self.roles: dict[tuple[str, ...], str] = {}
+        self.fullest: dict[tuple[str, ...], _Mention] = {}  # memo for resolve()
         for p in self.mentions:
             if p.core:
                 self.by_surname.setdefault(p.core[-1], []).append(p)
@@ -218,16 +224,16 @@ class _Registry:
 
     def resolve(self, p: _Mention) -> tuple[str, str | None] | None:
         """Fullest name and role for ``p``; None when ``p`` is not recognisably a person."""
-        core = p.core
-        n = len(core)
+        core, n = p.core, len(p.core)
         if not core:
             return None
         cands = [c for c in self.by_surname.get(core[-1], []) if len(c.core) >= 2 and c.core[-n:] == core]
         if not cands:
             return (" ".join(p.toks), self.roles.get(core) or p.role) if n >= 2 or p.titled else None
-        before = [c for c in cands if c.start <= p.start]
-        anchor = before[-1] if before else cands[0]
-        best = max((c for c in cands if c.core[-len(anchor.core) :] == anchor.core), key=lambda c: len(c.toks))
+        anchor = next((c for c in reversed(cands) if c.start <= p.start), cands[0])
+        if (best := self.fullest.get(anchor.core)) is None:
+            fuller = (c for c in cands if c.core[-len(anchor.core) :] == anchor.core)
+            best = self.fullest[anchor.core] = max(fuller, key=lambda c: len(c.toks))
         return " ".join(best.toks), self.roles.get(best.core) or p.role
 
     def person(self, m: re.Match[str], subject: bool) -> tuple[str, str | None] | None:
@@ -254,30 +260,33 @@ def attribute(text: str, sentences: Sequence[Sentence]) -> list[Speaker | None]:
     out: list[Speaker | None] = []
     last: Speaker | None = None
     for s in sentences:
-        sp = _attribute_sentence(reg, s.start, s.end, last)
+        sp, has_verb = _attribute_sentence(reg, s.start, s.end, last)
         prev = out[-1] if out else None
-        if sp is None and prev is not None and text[s.start : s.end].lstrip()[:1] in _OPEN_QUOTES:
+        if not has_verb and prev and text[s.start : s.end].lstrip()[:1] in _OPEN_QUOTES:
             sp = replace(prev, kind="direct")
         out.append(sp)
         last = sp or last
     return out
 
 
-def _attribute_sentence(reg: _Registry, a: int, b: int, last: Speaker | None) -> Speaker | None:
+def _attribute_sentence(reg: _Registry, a: int, b: int, last: Speaker | None) -> tuple[Speaker | None, bool]:
+    """The speaker of ``text[a:b]``, and whether it has an unquoted speech verb at all."""
     text = reg.text
+    has_verb = False
     quotes = [(q.start(), q.end()) for q in _QUOTE_RE.finditer(text, a, b)]
     kind = "direct" if quotes else "reported"
     for v in _VERB_RE.finditer(text, a, b):
         if any(qa < v.start() < qb for qa, qb in quotes):
             continue
+        has_verb = True
         for who, subject in _candidates(text, v, a, b):
             if who.groupdict().get("pron"):
                 found = (last.name, last.role) if last else reg.nearest(who.start())
             else:
                 found = reg.person(who, subject)
             if found:
-                return Speaker(found[0], found[1], kind)
-    return None
+                return Speaker(found[0], found[1], kind), True
+    return None, has_verb
 
 
 def _candidates(text: str, v: re.Match[str], a: int, b: int) -> Iterator[tuple[re.Match[str], bool]]:

@@ -84,3 +84,16 @@ def test_resolve_never_shows_an_unverified_quote(answer: str) -> None:
     r = resolve(answer, ev)
     for c in r.citations:
         assert c.verified and ev[0].article.text[c.start : c.end] == c.quote
+
+
+def test_a_pile_of_ids_is_pruned_to_the_supporting_ones() -> None:
+    ev = evidence_for(TEXT)
+    r = resolve("Dzhagaryan called the weakening of the alliance a myth [S1], [S2], [S3].", ev)
+    assert [c.quote for c in r.citations] == [ev[1].text]
+
+
+def test_uncited_draft_gets_the_best_supporting_sentence() -> None:
+    ev = evidence_for(TEXT)
+    r = resolve("Ryabkov answered that he wouldn't use this type of words about Iran.", ev)
+    assert r.text.endswith("[1].") and r.citations[0].quote == ev[0].text
+    assert resolve("Oil exports to China grew.", ev).citations == ()

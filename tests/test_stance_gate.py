@@ -37,6 +37,7 @@ def test_verdicts() -> None:
 
 def test_names_and_missing_names() -> None:
     assert question_names("How much oil does Iran export to China?") == ["Iran", "China"]
+    assert question_names("Who is Sergei Ryabkov?") == ["Sergei Ryabkov"]
     assert missing_names("How much oil does Iran export to China?", "Iranian oil exports rose.") == ["China"]
     assert missing_names("How far from the Israeli border?", "the borders of Israel") == []
 
