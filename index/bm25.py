@@ -44,6 +44,17 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
+def has_word(term: str, words: set[str]) -> bool:
+    """Whether ``words`` holds ``term`` or a longer/shorter form sharing 5+ leading letters.
+
+    >>> has_word("parliament", {"parliamentary", "committee"})
+    True
+    """
+    if term in words:
+        return True
+    return len(term) >= 5 and any(w.startswith(term) or (len(w) >= 5 and term.startswith(w)) for w in words)
+
+
 def _singular(word: str) -> str:
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"

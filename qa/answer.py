@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -109,7 +110,7 @@ class Assistant:
         if not draft.answerable or not draft.answer.strip():
             yield base.refusal("The closest passages do not answer the question.", evidence)
             return
-        resolved = resolve(draft.answer, evidence)
+        resolved = resolve(_mark_cut(draft.answer), evidence)
         if not any(c.verified for c in resolved.citations):
             yield base.refusal("The model's draft cited nothing that could be checked.", evidence, resolved.notes)
             return
@@ -167,6 +168,12 @@ def _both_sides(question: str, resolved: Resolved, evidence: Sequence[Evidence])
 
 def _with_stance(question: str, c: Citation) -> Citation:
     return replace(c, stance=stance_of(question, c.quote))
+
+
+def _mark_cut(text: str) -> str:
+    """An answer the model broke off (e.g. before a quotation it could not escape) ends in "…"."""
+    text = text.rstrip()
+    return text if re.search(r"[.?!\]\"”’)…]$", text) else text.rstrip(",;:") + " …"
 
 
 def _checked(question: str) -> str:

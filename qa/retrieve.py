@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.bm25 import BM25Index, tokenize
+from index.bm25 import BM25Index, has_word, tokenize
 from index.embed import Embedder
 from index.records import Chunk
 from index.store import Store, StoredArticle
@@ -158,10 +158,4 @@ def _overlap(q_terms: set[str], q_names: set[str], text: str) -> float:
         return 0.0
     words = set(tokenize(text))
     weight = {t: (2.0 if t in q_names else 1.0) for t in q_terms}
-    return sum(w for t, w in weight.items() if _has_word(t, words)) / sum(weight.values())
-
-
-def _has_word(term: str, words: set[str]) -> bool:
-    if term in words:
-        return True
-    return len(term) >= 5 and any(w.startswith(term) or (len(w) >= 5 and term.startswith(w)) for w in words)
+    return sum(w for t, w in weight.items() if has_word(t, words)) / sum(weight.values())

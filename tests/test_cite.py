@@ -97,3 +97,10 @@ def test_uncited_draft_gets_the_best_supporting_sentence() -> None:
     r = resolve("Ryabkov answered that he wouldn't use this type of words about Iran.", ev)
     assert r.text.endswith("[1].") and r.citations[0].quote == ev[0].text
     assert resolve("Oil exports to China grew.", ev).citations == ()
+
+
+def test_a_miscounted_id_is_re_pointed_to_the_supporting_sentence() -> None:
+    ev = evidence_for(TEXT)
+    r = resolve("Dzhagaryan said the weakening of the Iran-Russia alliance is a myth [S3].", ev)
+    assert [c.quote for c in r.citations] == [ev[1].text]
+    assert any("re-pointed" in n for n in r.notes)
