@@ -148,22 +148,41 @@ class _Base:
 
 
 def _both_sides(question: str, resolved: Resolved, evidence: Sequence[Evidence]) -> Resolved:
-    """Label each quote's stance; for a yes/no question, add the strongest uncited opposite view."""
+    """For a yes/no question: label each quote's stance, add the strongest uncited opposite view,
+    and write the answer from the quotes (grouped by side and speaker) instead of model prose —
+    the local model misstates who denied what (see DESIGN.md)."""
     if not is_yes_no(question):
         return resolved
-    cites = [_with_stance(question, c) for c in resolved.citations]
+    cites = [_with_stance(question, c) for c in resolved.citations if c.verified]
     sides = {c.stance for c in cites} - {"neutral"}
-    text = resolved.text
-    cited = {(c.article_id, c.start) for c in cites}
     if len(sides) == 1:
         wanted = "no" if "yes" in sides else "yes"
+        cited = {(c.article_id, c.start) for c in cites}
         for ev in sorted(evidence, key=lambda e: -e.score):
             if (ev.article.id, ev.sentence.start) not in cited and stance_of(question, ev.text) == wanted:
-                extra = make_citation(len(cites) + 1, ev, stance=wanted)
-                cites.append(extra)
-                text += f" Other side: {ev.speaker or 'the article'} [{extra.n}]."
+                cites.append(make_citation(len(cites) + 1, ev, stance=wanted))
                 break
-    return Resolved(text, tuple(cites), resolved.notes)
+    if not sides:  # no quote takes a side: keep the model's wording
+        return Resolved(resolved.text, tuple(cites), resolved.notes)
+    order = {"yes": 0, "no": 1, "neutral": 2}
+    cites = [replace(c, n=i) for i, c in enumerate(sorted(cites, key=lambda c: order[c.stance]), start=1)]
+    return Resolved(_side_by_side(question, cites), tuple(cites), resolved.notes)
+
+
+def _side_by_side(question: str, cites: Sequence[Citation]) -> str:
+    """"The briefings disagree. Yes: Levan Dzhagaryan (ambassador to Tehran) [3]. No: …"."""
+    lead = {"mixed": "The briefings disagree.", "contradicted": "No, according to the briefings.",
+            "supported": "Yes, according to the briefings."}[verdict_of(question, [c.stance for c in cites])]
+    parts = [lead]
+    for stance, label in (("yes", "Yes"), ("no", "No"), ("neutral", "See also")):
+        speakers: dict[str, list[int]] = {}
+        for c in cites:
+            if c.stance == stance:
+                who = f"{c.speaker} ({c.role})" if c.speaker and c.role else (c.speaker or "the article")
+                speakers.setdefault(who, []).append(c.n)
+        if speakers:
+            parts.append(f"{label}: " + "; ".join(f"{who} {''.join(f'[{n}]' for n in ns)}" for who, ns in speakers.items()) + ".")
+    return " ".join(parts)
 
 
 def _with_stance(question: str, c: Citation) -> Citation:
