@@ -31,7 +31,7 @@ from qa.stance import is_yes_no, stance_of, verdict_of
 
 MAX_QUESTION_CHARS = 2000
 NOT_FOUND = "The briefings don't say."
-_DEFAULT = object()
+FROM_SETTINGS = object()  # sentinel: build the generator that settings name
 
 
 class Assistant:
@@ -44,7 +44,7 @@ class Assistant:
         store: Store | None = None,
         embedder: Embedder | None = None,
         bm25: BM25Index | None = None,
-        generator: Generator | None | object = _DEFAULT,
+        generator: Generator | None | object = FROM_SETTINGS,
     ) -> None:
         self.settings = s = settings or Settings()
         embedder = embedder or make_embedder(s)
@@ -53,7 +53,7 @@ class Assistant:
         self.retriever = Retriever(
             store, embedder, bm25, top_chunks=s.top_chunks, per_article=s.max_chunks_per_article, evidence=s.evidence_sentences
         )
-        self.generator: Generator | None = make_generator(s) if generator is _DEFAULT else generator  # type: ignore[assignment]
+        self.generator: Generator | None = make_generator(s) if generator is FROM_SETTINGS else generator  # type: ignore[assignment]
 
     def ask(self, question: str, history: Sequence[Turn] | None = None) -> Answer:
         """The final ``Answer`` (see ``ask_stream`` for partial text)."""
