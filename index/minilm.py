@@ -2,8 +2,9 @@
 
 Loads from site-packages only; the hub is never contacted.
 
->>> MiniLMEmbedder().embed(["Did Russia call Iran an ally?"]).shape  # doctest: +SKIP
-(1, 384)
+Example (loads the model, ~1 s)::
+
+    MiniLMEmbedder().embed(["Did Russia call Iran an ally?"]).shape   # (1, 384)
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The indexing pipeline: paths → load → clean → sentences → chunks → embed → store + BM25.
 
+>>> import tempfile
 >>> from index.settings import Settings
->>> ix = Indexer(Settings(data_dir="/tmp/briefqa-doctest", embedder="hash"))  # doctest: +SKIP
->>> [r.status for r in ix.add(["briefings"])]  # doctest: +SKIP
+>>> ix = Indexer(Settings(data_dir=tempfile.mkdtemp(), embedder="hash"))
+>>> [r.status for r in ix.add(["briefings"])]
 ['added']
 """
 

@@ -1,9 +1,10 @@
 """``ask`` and ``ask_stream``: retrieve → (refuse?) → generate → cite → verdict.
 
->>> from index.settings import Settings
->>> a = ask("Did Russia call Iran an ally?", settings=Settings(data_dir="/tmp/idx"))  # doctest: +SKIP
->>> a.verdict, [c.speaker for c in a.citations]  # doctest: +SKIP
-('mixed', ['Sergei Ryabkov', 'Levan Dzhagaryan'])
+Example (needs an index and the local model; see tests/test_real_models.py)::
+
+    a = ask("Did Russia call Iran an ally?")
+    a.verdict                              # 'mixed'
+    [c.speaker for c in a.citations]       # ['Levan Dzhagaryan', 'Sergei Ryabkov', None]
 """
 
 from __future__ import annotations

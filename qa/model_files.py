@@ -6,10 +6,9 @@ streamed into a temporary file beside the final one while hashing, and moved int
 ``os.replace`` only once size and sha256 match. A cached file is re-hashed on every call
 (~0.6 s for 1.1 GB with SHA-NI); one that fails is deleted and rebuilt from the parts.
 
->>> from index.settings import Settings
->>> path = local_model_path(Settings())  # doctest: +SKIP
->>> path.name  # doctest: +SKIP
-'qwen2.5-coder-1.5b-instruct-q4_k_m.gguf'
+Example (joins 1.1 GB on first use)::
+
+    local_model_path(Settings()).name   # 'qwen2.5-coder-1.5b-instruct-q4_k_m.gguf'
 """
 
 from __future__ import annotations

@@ -3,9 +3,10 @@
 Indexing and answering share the store and the embedder; BM25 is reloaded after every change,
 so a briefing added from the page is answerable at once.
 
->>> svc = BriefingService(Settings(data_dir="/tmp/briefqa-svc", embedder="hash"), generator=None)  # doctest: +SKIP
->>> [r.status for r in svc.add(["briefings/"])]  # doctest: +SKIP
-['added']
+>>> import tempfile
+>>> svc = BriefingService(Settings(data_dir=tempfile.mkdtemp(), embedder="hash"), generator=None)
+>>> [r.status for r in svc.add(["briefings/"])], len(svc.briefings())
+(['added'], 1)
 """
 
 from __future__ import annotations
