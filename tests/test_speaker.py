@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import qa.speaker
 from index.records import Sentence
 from index.sentences import sentences_of
 from qa.speaker import Speaker, attribute
