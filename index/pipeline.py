@@ -21,7 +21,7 @@ from index.clean import clean
 from index.embed import Embedder, make_embedder
 from index.errors import BriefQAError
 from index.load import iter_documents
-from index.records import Article, FileResult
+from index.records import Article, Chunk, FileResult
 from index.sentences import sentences_of
 from index.settings import Settings
 from index.store import Store, StoredArticle
@@ -50,7 +50,7 @@ def load_bm25(settings: Settings, store: Store) -> BM25Index:
 @dataclass(frozen=True)
 class _Prepared:
     entry: StoredArticle
-    chunks: tuple
+    chunks: tuple[Chunk, ...]
 
 
 class Indexer:

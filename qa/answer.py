@@ -85,7 +85,7 @@ class Assistant:
         if retrieval.best_score < self.settings.min_evidence_score:
             return "The closest passages are only loosely related to the question."
         context = " ".join([p.chunk.text for p in retrieval.passages] + [p.title for p in {e.article for e in retrieval.evidence}])
-        absent = missing_names(question.split(" (follow-up to:")[0], context)
+        absent = missing_names(question, context)
         if absent:
             return f"The briefings never mention {', '.join(absent)}."
         person = asked_speaker(question)

@@ -1,0 +1,133 @@
+"""Pure HTML rendering for the chat page: answers with quote cards, and the source viewer.
+
+Every piece of article text, quote, title and question goes through ``html.escape``; the
+viewer wraps exactly ``text[start:end]`` in ``<mark id="hl">``. Elements carrying
+``data-cite`` (quote cards and ``[n]`` markers) are what the page's click handler opens.
+
+>>> from index.records import Article
+>>> a = Article.create(title="T", text="He said <b>no</b>. Then left.")
+>>> '<mark id="hl">He said &lt;b&gt;no&lt;/b&gt;.</mark>' in article_html(a, 0, 18)
+True
+>>> badge("mixed")
+'<span class="qa-badge qa-mixed">Both sides</span>'
+"""
+
+from __future__ import annotations
+
+import re
+from html import escape
+
+from index.records import Article
+from qa.records import Answer, Citation, Verdict
+
+VERDICT_LABELS: dict[Verdict, str] = {
+    "supported": "Supported",
+    "contradicted": "Contradicted",
+    "mixed": "Both sides",
+    "not_found": "Not in the briefings",
+}
+STANCE_LABELS = {"yes": "says yes", "no": "says no"}
+VIEWER_PLACEHOLDER = '<div class="qa-empty">Click a quote card or a [n] marker to see the quote in its article.</div>'
+
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+def _inline(text: str) -> str:
+    """Escape for a chat message: no literal newlines, so markdown keeps it one raw-HTML block."""
+    return escape(text).replace("\r", "&#13;").replace("\n", "&#10;")
+
+
+def badge(verdict: Verdict) -> str:
+    return f'<span class="qa-badge qa-{verdict}">{VERDICT_LABELS[verdict]}</span>'
+
+
+def question_html(question: str) -> str:
+    """The user's turn, escaped (no markdown, no HTML from the user)."""
+    return f'<div class="qa-q">{_inline(question)}</div>'
+
+
+def streaming_html(text: str) -> str:
+    """The answer while it is being written; empty text shows a searching notice.
+
+    >>> streaming_html("")
+    '<div class="qa-answer qa-streaming"><p class="qa-text">Searching the briefings…</p></div>'
+    """
+    body = _inline(text) if text else "Searching the briefings…"
+    return f'<div class="qa-answer qa-streaming"><p class="qa-text">{body}</p></div>'
+
+
+def _link_markers(text: str, turn: int, numbers: set[int]) -> str:
+    """Escape ``text`` and make each ``[n]`` of a known citation a clickable marker."""
+
+    def link(m: re.Match[str]) -> str:
+        n = int(m.group(1))
+        if n not in numbers:
+            return m.group(0)
+        return f'<span class="qa-ref" role="button" tabindex="0" data-cite="cite" data-turn="{turn}" data-n="{n}">[{n}]</span>'
+
+    return _MARKER.sub(link, _inline(text))
+
+
+def _who(c: Citation) -> str:
+    if not c.speaker:
+        return "article text"
+    return f"{escape(c.speaker)}, {escape(c.role)}" if c.role else escape(c.speaker)
+
+
+def card_html(c: Citation, turn: int, kind: str) -> str:
+    """One numbered quote card; ``kind`` is ``cite`` (a citation) or ``related`` (a refusal's passage)."""
+    tags = [STANCE_LABELS[c.stance]] if c.stance in STANCE_LABELS else []
+    if not c.verified:
+        tags.append("unverified")
+    tag_html = "".join(f'<span class="qa-tag">{t}</span>' for t in tags)
+    meta = " · ".join(escape(x) for x in (c.title, c.source or "", c.published or "undated") if x)
+    return (
+        f'<div class="qa-card" role="button" tabindex="0" data-cite="{kind}" data-turn="{turn}" data-n="{c.n}"'
+        f' title="Show in the article">'
+        f'<div class="qa-card-top"><span class="qa-n">{c.n}</span><span class="qa-who">{_who(c)}</span>{tag_html}</div>'
+        f'<div class="qa-quote">{_inline(c.quote)}</div>'
+        f'<div class="qa-meta">{meta}</div></div>'
+    )
+
+
+def answer_html(answer: Answer, turn: int) -> str:
+    """Verdict badge, answer text with clickable ``[n]``, "asked as" and the numbered quote cards."""
+    head = badge(answer.verdict)
+    if answer.standalone_question:
+        head += f'<span class="qa-asked">asked as: {_inline(answer.standalone_question)}</span>'
+    numbers = {c.n for c in answer.citations}
+    parts = [f'<div class="qa-head">{head}</div>', f'<p class="qa-text">{_link_markers(answer.text, turn, numbers)}</p>']
+    if answer.citations:
+        cards = "".join(card_html(c, turn, "cite") for c in answer.citations)
+        parts.append(f'<div class="qa-cards">{cards}</div>')
+    elif answer.related:
+        cards = "".join(card_html(c, turn, "related") for c in answer.related)
+        parts.append(f'<div class="qa-cards-title">Closest passages (they do not answer the question)</div><div class="qa-cards qa-related">{cards}</div>')
+    kind = "qa-refused" if answer.refused else ""
+    return f'<div class="qa-answer {kind}">{"".join(parts)}</div>'
+
+
+def article_html(article: Article, start: int, end: int, label: str = "") -> str:
+    """The whole article with exactly ``text[start:end]`` wrapped in ``<mark id="hl">``.
+
+    ``label`` (already HTML) goes above the title, e.g. which quote is shown.
+    """
+    text = article.text
+    meta = " · ".join(escape(x) for x in (article.source or "", article.published or "undated", f"chars {start}–{end}") if x)
+    body = f'{escape(text[:start])}<mark id="hl">{escape(text[start:end])}</mark>{escape(text[end:])}'
+    top = f'<div class="qa-label">{label}</div>' if label else ""
+    return (
+        f'<div class="qa-article">{top}'
+        f'<h3 class="qa-title">{escape(article.title)}</h3><div class="qa-meta">{meta}</div>'
+        f'<div class="qa-body">{body}</div></div>'
+    )
+
+
+def quote_label(c: Citation, kind: str) -> str:
+    """What the viewer says above the article: which card is shown and who speaks."""
+    name = f"Quote [{c.n}]" if kind == "cite" else f"Closest passage {c.n}"
+    return f"{name} — {_who(c)}"
+
+
+def notice_html(message: str) -> str:
+    return f'<div class="qa-empty">{escape(message)}</div>'
