@@ -67,7 +67,7 @@ class Assistant:
     def ask_stream(self, question: str, history: Sequence[Turn] | None = None) -> Iterator[str | Answer]:
         """Yield the answer text as it grows (``str``), then the final ``Answer``."""
         t0 = time.perf_counter()
-        standalone = _checked(contextualize(question, history))
+        standalone = contextualize(_checked(question), history)[:MAX_QUESTION_CHARS]
         retrieval = self.retriever.retrieve(standalone)
         t_retrieved = time.perf_counter()
         base = _Base(question.strip(), standalone if standalone != question.strip() else None, t0, t_retrieved)
@@ -115,7 +115,10 @@ class Assistant:
         if not any(c.verified for c in resolved.citations):
             yield base.refusal("The model's draft cited nothing that could be checked.", evidence, resolved.notes)
             return
-        yield base.answer(question, _both_sides(question, resolved, evidence))
+        if is_yes_no(question):
+            yield base.answer(question, _both_sides(question, resolved, evidence))
+        else:
+            yield base.answer(question, _with_closest(resolved, evidence))
 
 
 class _Base:
@@ -152,8 +155,6 @@ def _both_sides(question: str, resolved: Resolved, evidence: Sequence[Evidence])
     """For a yes/no question: label each quote's stance, add the strongest uncited opposite view,
     and write the answer from the quotes (grouped by side and speaker) instead of model prose —
     the local model misstates who denied what (see DESIGN.md)."""
-    if not is_yes_no(question):
-        return resolved
     cites = [_with_stance(question, c) for c in resolved.citations if c.verified]
     sides = {c.stance for c in cites} - {"neutral"}
     if len(sides) == 1:
@@ -168,6 +169,29 @@ def _both_sides(question: str, resolved: Resolved, evidence: Sequence[Evidence])
     order = {"yes": 0, "no": 1, "neutral": 2}
     cites = [replace(c, n=i) for i, c in enumerate(sorted(cites, key=lambda c: order[c.stance]), start=1)]
     return Resolved(_side_by_side(question, cites), tuple(cites), resolved.notes)
+
+
+CLOSEST_MARGIN = 0.08
+_CLAIMS_DISAGREEMENT = re.compile(r"^(?:the\s+)?sources\s+(?:disagree|contradict each other)\s*[:;,.]?\s*", re.I)
+
+
+def _with_closest(resolved: Resolved, evidence: Sequence[Evidence]) -> Resolved:
+    """For a wh-question: if the best-scoring evidence sentence beats every cited one by a clear
+    margin, show it too (the small model sometimes answers from a weaker sentence); and drop a
+    "sources disagree" lead when fewer than two sentences are cited."""
+    cites = list(resolved.citations)
+    text = resolved.text
+    if len({(c.article_id, c.start) for c in cites}) < 2:
+        text = _CLAIMS_DISAGREEMENT.sub("", text)
+        text = text[:1].upper() + text[1:]
+    scores = {(e.article.id, e.sentence.start, e.sentence.end): e.score for e in evidence}
+    cited = [s for (aid, start, end), s in scores.items() if any(c.article_id == aid and start <= c.start < end for c in cites)]
+    best = max(evidence, key=lambda e: e.score, default=None)
+    if best is not None and cited and best.score - max(cited) >= CLOSEST_MARGIN:
+        extra = make_citation(len(cites) + 1, best)
+        cites.append(extra)
+        text += f" Closest passage: {best.speaker or 'the article'} [{extra.n}]."
+    return Resolved(text, tuple(cites), resolved.notes)
 
 
 def _side_by_side(question: str, cites: Sequence[Citation]) -> str:

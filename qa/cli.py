@@ -4,6 +4,7 @@
     briefqa index list
     briefqa ask "Did Russia call Iran an ally?" [--json]
     briefqa eval eval/seed_dev.jsonl
+    briefqa serve [--host 127.0.0.1] [--port 7860]   # the chat page
 
 Every user-facing error prints one line ("error: cause. Fix: …") and exits with status 2.
 """
@@ -152,9 +153,20 @@ def eval_cmd(
 
 
 @app.command()
-def serve() -> None:
-    """Open the chat page (not built yet)."""
-    raise BriefQAError("the chat page is not built yet", "use briefqa ask \"QUESTION\" for now")
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind; 0.0.0.0 exposes the page to the network.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the page.")] = 7860,
+    data_dir: DataDir = None,
+    generator: Generator = None,
+) -> None:
+    """Open the chat page: streamed answers, clickable quotes, briefing upload. Blocks until Ctrl+C."""
+    try:
+        from ui.app import serve as serve_page
+    except ImportError as err:
+        raise BriefQAError(f"the chat page needs gradio ({err})", "pip install -e '.[ui]' (scripts/setup.sh does it)") from None
+    from qa.service import BriefingService
+
+    serve_page(BriefingService(_settings(data_dir, generator)), host, port)
 
 
 def main() -> None:

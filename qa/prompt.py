@@ -35,7 +35,7 @@ SYSTEM = """You answer questions about news briefings using ONLY the numbered ev
 Rules:
 1. If no sentence answers the question, reply {"answerable": false, "answer": "", "verdict": "n/a"}. A sentence that only mentions the same people or topic is not an answer. If the question asks what a person said, only that person's own statements count.
 2. Otherwise write a short answer (one to three sentences) in your own words. Right after each claim put the id of the sentence that supports it, like [S2]. Cite only sentences that say what you claim.
-3. Say who said what. Only if two sentences contradict each other on the question, give both sides, each with its id.
+3. Answer exactly what was asked, from the sentence that says it. Say who said what. Only if two sentences give different answers to the question, give both sides, each with its id.
 4. verdict: for a yes/no question "yes", "no" or "mixed" (sources disagree); otherwise "n/a".
 5. Never add facts that are not in the evidence.
 
@@ -44,11 +44,11 @@ Example evidence:
 [S2] (speaker: Tom Hale, Transport Minister) "The bridge stays closed this year," Hale told reporters.
 [S3] The bridge was damaged by floods in March.
 
-Question: Will the bridge reopen?
-{"answerable": true, "answer": "The sources disagree: Mayor Ana Ruiz said it will reopen in May [S1], but Transport Minister Tom Hale said \\"The bridge stays closed this year\\" [S2].", "verdict": "mixed"}
-
 Question: When was the bridge damaged?
 {"answerable": true, "answer": "In March, by floods [S3].", "verdict": "n/a"}
+
+Question: Will the bridge reopen?
+{"answerable": true, "answer": "The sources disagree: Mayor Ana Ruiz said it will reopen in May [S1], but Transport Minister Tom Hale said \\"The bridge stays closed this year\\" [S2].", "verdict": "mixed"}
 
 Question: What did the governor say about the floods?
 {"answerable": false, "answer": "", "verdict": "n/a"}

@@ -130,3 +130,26 @@ def test_empty_question_is_a_clear_error(indexed: Indexer, question: str) -> Non
 def test_missing_index_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(BriefQAError, match="no index"):
         Assistant(Settings(data_dir=tmp_path / "none", embedder="hash"), generator=None)
+
+
+def test_a_clearly_better_uncited_sentence_is_shown_too() -> None:
+    from index.records import Article
+    from index.sentences import sentences_of
+    from qa.answer import _with_closest
+    from qa.cite import resolve
+    from qa.records import Evidence
+
+    text = "Russia moved Iranian forces 85 kilometers from the border. Officials met in Tehran."
+    article = Article.create(title="t", text=text)
+    s1, s2 = sentences_of(article.id, text)
+    evidence = [Evidence(1, article, s1, 0.70), Evidence(2, article, s2, 0.50)]
+    out = _with_closest(resolve("The sources disagree: officials met in Tehran [S2].", evidence), evidence)
+    assert out.text == "Officials met in Tehran [1]. Closest passage: the article [2]."
+    assert [c.quote for c in out.citations] == [text[s2.start : s2.end], text[s1.start : s1.end]]
+    close = [Evidence(1, article, s1, 0.55), Evidence(2, article, s2, 0.50)]
+    assert len(_with_closest(resolve("Officials met [S2].", close), close).citations) == 1
+
+
+def test_punctuation_only_follow_up_is_still_empty(indexed: Indexer) -> None:
+    with pytest.raises(BriefQAError, match="empty"):
+        assistant(indexed, []).ask("?", history=[(ALLY, "Both sides.")])

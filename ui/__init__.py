@@ -1,1 +1,4 @@
-"""Gradio chat page (a thin shell over ``qa.ask_stream``)."""
+"""The chat page: ``ui.app.build_app`` / ``ui.app.serve`` over ``qa.service.BriefingService``; ``ui.render`` holds the HTML.
+
+Start it with ``briefqa serve`` (http://127.0.0.1:7860). Importing this package does not import gradio.
+"""

@@ -1,8 +1,9 @@
 """Pure HTML rendering for the chat page: answers with quote cards, and the source viewer.
 
 Every piece of article text, quote, title and question goes through ``html.escape``; the
-viewer wraps exactly ``text[start:end]`` in ``<mark id="hl">``. Elements carrying
-``data-cite`` (quote cards and ``[n]`` markers) are what the page's click handler opens.
+viewer wraps exactly ``text[start:end]`` in ``<mark id="hl">``. Quote cards and ``[n]`` markers
+carry the class ``qa-go`` plus ``qa-go-{kind}-{turn}-{n}``, which the page's click handler opens
+(the chat's HTML sanitizer keeps classes but drops ``data-*`` attributes).
 
 >>> from index.records import Article
 >>> a = Article.create(title="T", text="He said <b>no</b>. Then left.")
@@ -37,6 +38,15 @@ def _inline(text: str) -> str:
     return escape(text).replace("\r", "&#13;").replace("\n", "&#10;")
 
 
+def _target(kind: str, turn: int, n: int) -> str:
+    """The classes that tell the click handler which quote to open.
+
+    >>> _target("cite", 0, 2)
+    'qa-go qa-go-cite-0-2'
+    """
+    return f"qa-go qa-go-{kind}-{turn}-{n}"
+
+
 def badge(verdict: Verdict) -> str:
     return f'<span class="qa-badge qa-{verdict}">{VERDICT_LABELS[verdict]}</span>'
 
@@ -63,7 +73,7 @@ def _link_markers(text: str, turn: int, numbers: set[int]) -> str:
         n = int(m.group(1))
         if n not in numbers:
             return m.group(0)
-        return f'<span class="qa-ref" role="button" tabindex="0" data-cite="cite" data-turn="{turn}" data-n="{n}">[{n}]</span>'
+        return f'<span class="qa-ref {_target("cite", turn, n)}" role="button" tabindex="0">[{n}]</span>'
 
     return _MARKER.sub(link, _inline(text))
 
@@ -82,8 +92,7 @@ def card_html(c: Citation, turn: int, kind: str) -> str:
     tag_html = "".join(f'<span class="qa-tag">{t}</span>' for t in tags)
     meta = " · ".join(escape(x) for x in (c.title, c.source or "", c.published or "undated") if x)
     return (
-        f'<div class="qa-card" role="button" tabindex="0" data-cite="{kind}" data-turn="{turn}" data-n="{c.n}"'
-        f' title="Show in the article">'
+        f'<div class="qa-card {_target(kind, turn, c.n)}" role="button" tabindex="0" title="Show in the article">'
         f'<div class="qa-card-top"><span class="qa-n">{c.n}</span><span class="qa-who">{_who(c)}</span>{tag_html}</div>'
         f'<div class="qa-quote">{_inline(c.quote)}</div>'
         f'<div class="qa-meta">{meta}</div></div>'
@@ -102,9 +111,10 @@ def answer_html(answer: Answer, turn: int) -> str:
         parts.append(f'<div class="qa-cards">{cards}</div>')
     elif answer.related:
         cards = "".join(card_html(c, turn, "related") for c in answer.related)
-        parts.append(f'<div class="qa-cards-title">Closest passages (they do not answer the question)</div><div class="qa-cards qa-related">{cards}</div>')
-    kind = "qa-refused" if answer.refused else ""
-    return f'<div class="qa-answer {kind}">{"".join(parts)}</div>'
+        parts.append('<div class="qa-cards-title">Closest passages (they do not answer the question)</div>')
+        parts.append(f'<div class="qa-cards qa-related">{cards}</div>')
+    classes = "qa-answer qa-refused" if answer.refused else "qa-answer"
+    return f'<div class="{classes}">{"".join(parts)}</div>'
 
 
 def article_html(article: Article, start: int, end: int, label: str = "") -> str:
@@ -117,8 +127,8 @@ def article_html(article: Article, start: int, end: int, label: str = "") -> str
     body = f'{escape(text[:start])}<mark id="hl">{escape(text[start:end])}</mark>{escape(text[end:])}'
     top = f'<div class="qa-label">{label}</div>' if label else ""
     return (
-        f'<div class="qa-article">{top}'
-        f'<h3 class="qa-title">{escape(article.title)}</h3><div class="qa-meta">{meta}</div>'
+        f'<div class="qa-article"><div class="qa-article-head">{top}'
+        f'<h3 class="qa-title">{escape(article.title)}</h3><div class="qa-meta">{meta}</div></div>'
         f'<div class="qa-body">{body}</div></div>'
     )
 

@@ -1,0 +1,258 @@
+"""The chat page: Gradio presentation over ``qa.service.BriefingService`` (no answering logic here).
+
+Chat tab: streamed answers with a verdict badge, ``[n]`` markers and numbered quote cards; clicking
+a card or marker opens the article beside the chat with exactly the quoted span highlighted.
+Briefings tab: list, upload, remove. Every model-using event shares one queue slot.
+
+    from index.settings import Settings
+    from qa.service import BriefingService
+    from ui.app import serve
+    serve(BriefingService(Settings()), "127.0.0.1", 7860)   # prints the URL, blocks until Ctrl+C
+
+API (``gradio_client``): ``/ask`` (question -> chatbot, answer as a JSON string, cleared textbox;
+the string, not a dict: the client would take the citations' ``path`` keys for files to download),
+``/briefings``, ``/add_files``, ``/remove_article``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline tool: Gradio must not phone home
+
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import gradio as gr  # noqa: E402
+
+from index.errors import BriefQAError  # noqa: E402
+from index.records import FileResult  # noqa: E402
+from qa.records import Answer, answer_json  # noqa: E402
+from qa.service import BriefingService  # noqa: E402
+from ui import render  # noqa: E402
+
+EXAMPLES = (
+    "Did Russia call Iran an ally?",
+    "Who is Sergei Ryabkov?",
+    "How far from the Israeli border has Russia moved Iranian forces?",
+)
+FILE_TYPES = [".txt", ".md", ".html", ".htm", ".pdf", ".jsonl"]
+MODEL_QUEUE = "briefqa-model"  # answering and indexing share the single local model / embedder
+
+# Quote cards live in chat messages; one capturing listener routes their clicks to the viewer's event.
+VIEWER_JS = """
+window.__qaShow = (el) => {
+  const m = el.className.match(/qa-go-(cite|related)-(\\d+)-(\\d+)/);
+  if (m) trigger('click', {kind: m[1], turn: Number(m[2]), n: Number(m[3])});
+};
+if (!window.__qaBound) {
+  window.__qaBound = true;
+  const open = (e) => {
+    const el = e.target.closest && e.target.closest('.qa-go');
+    if (el) { e.preventDefault(); e.stopPropagation(); window.__qaShow(el); }
+  };
+  document.addEventListener('click', open, true);
+  document.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') open(e); }, true);
+}
+watch('value', () => { const m = element.querySelector('#hl'); if (m) m.scrollIntoView({block: 'center'}); });
+"""
+
+CSS = """
+.qa-q { white-space: pre-wrap; }
+.qa-head { display: flex; align-items: center; gap: .6em; flex-wrap: wrap; margin-bottom: .3em; }
+.qa-badge { font-weight: 600; font-size: .85em; padding: .15em .6em; border-radius: 999px; color: #fff; }
+.qa-supported { background: #1a7f37; } .qa-contradicted { background: #c62828; }
+.qa-mixed { background: #b26a00; } .qa-not_found { background: #616161; }
+.qa-asked { font-size: .8em; color: var(--body-text-color-subdued); }
+.qa-text { margin: .3em 0 .6em; white-space: pre-wrap; }
+.qa-streaming .qa-text { color: var(--body-text-color-subdued); }
+.qa-refused .qa-text { font-style: italic; }
+.qa-ref { color: var(--link-text-color); cursor: pointer; font-weight: 600; }
+.qa-cards { display: flex; flex-direction: column; gap: .45em; }
+.qa-cards-title { font-size: .85em; font-weight: 600; margin: .2em 0 .4em; }
+.qa-card { border: 1px solid var(--border-color-primary); border-left: 4px solid var(--color-accent); border-radius: 6px;
+  padding: .45em .7em; cursor: pointer; background: var(--background-fill-primary); }
+.qa-related .qa-card { border-left-color: #9e9e9e; }
+.qa-card:hover, .qa-card:focus { background: var(--background-fill-secondary); outline: none; }
+.qa-card-top { display: flex; align-items: center; gap: .5em; font-size: .85em; }
+.qa-n { background: var(--color-accent); color: #fff; border-radius: 4px; padding: 0 .45em; font-weight: 600; }
+.qa-who { font-weight: 600; }
+.qa-tag { font-size: .8em; border: 1px solid var(--border-color-primary); border-radius: 999px; padding: 0 .5em; }
+.qa-quote { margin: .25em 0; white-space: pre-wrap; }
+.qa-quote::before { content: "“"; } .qa-quote::after { content: "”"; }
+.qa-meta { font-size: .8em; color: var(--body-text-color-subdued); }
+.qa-empty { color: var(--body-text-color-subdued); padding: 1em; }
+#viewer .html-container { padding-top: 0; }  /* the sticky article header starts at the very top */
+.qa-article { padding: 0 .6em; }
+.qa-article-head { position: sticky; top: 0; background: var(--background-fill-primary); padding: .4em 0;
+  border-bottom: 1px solid var(--border-color-primary); }
+.qa-label { font-size: .85em; font-weight: 600; color: var(--color-accent); }
+.qa-title { margin: .2em 0; }
+.qa-body { white-space: pre-wrap; line-height: 1.55; margin-top: .6em; }
+.qa-body mark { background: #ffe066; color: #000; padding: 0 .1em; border-radius: 2px; }
+"""
+
+
+def _transcript(turns: list[Answer]) -> list[dict[str, str]]:
+    messages = []
+    for i, a in enumerate(turns):
+        messages += [{"role": "user", "content": render.question_html(a.question)},
+                     {"role": "assistant", "content": render.answer_html(a, i)}]
+    return messages
+
+
+def _json(turns: list[Answer]) -> str:
+    """The last answer as ``briefqa ask --json`` prints it ("" before the first answer)."""
+    return json.dumps(answer_json(turns[-1]), ensure_ascii=False, indent=2) if turns else ""
+
+
+def _rows(results: list[FileResult]) -> list[list[str]]:
+    def detail(r: FileResult) -> str:
+        if r.status == "added":
+            return f"{r.title} ({r.chunks} chunk{'s' if r.chunks != 1 else ''})" + (f"; {r.reason}" if r.reason else "")
+        return r.reason
+
+    return [[Path(r.path).name, r.status, detail(r)] for r in results]
+
+
+def build_app(service: BriefingService) -> gr.Blocks:
+    """The page's components and events; ``serve`` queues and launches it."""
+
+    def ask(question: str, turns: list[Answer]) -> Iterator[tuple[Any, ...]]:
+        """Stream one answer; the chat history comes from the previous answers of this session."""
+        done = _transcript(turns)
+        if not question.strip():  # blank input is not sent (with history it would become a bare "follow-up to: …")
+            gr.Warning("Type a question first.")
+            yield done, turns, _json(turns), ""
+            return
+        user = {"role": "user", "content": render.question_html(question.strip())}
+        yield [*done, user, {"role": "assistant", "content": render.streaming_html("")}], turns, "", ""
+        final: Answer | None = None
+        try:
+            for item in service.ask_stream(question, [(a.question, a.text) for a in turns]):
+                if isinstance(item, Answer):
+                    final = item
+                else:
+                    yield [*done, user, {"role": "assistant", "content": render.streaming_html(item)}], turns, "", ""
+        except BriefQAError as err:
+            gr.Warning(str(err))
+            yield done, turns, _json(turns), question
+            return
+        assert final is not None
+        turns = [*turns, final]
+        yield _transcript(turns), turns, _json(turns), ""
+
+    def show_source(turns: list[Answer], evt: gr.EventData) -> str:
+        """The clicked card's article with its quote highlighted (or why it cannot be shown)."""
+        try:
+            answer = turns[int(evt.turn)]
+            kind = str(evt.kind)
+            cite = next(c for c in (answer.citations if kind == "cite" else answer.related) if c.n == int(evt.n))
+        except (AttributeError, IndexError, StopIteration, ValueError):
+            return render.notice_html("That quote belongs to an answer that is no longer in the chat.")
+        article = service.article(cite.article_id)
+        if article is None:
+            return render.notice_html(f"“{cite.title}” is no longer in the index (it was removed).")
+        if article.text[cite.start : cite.end] != cite.quote:
+            return render.notice_html(f"“{cite.title}” changed since this answer; the quote no longer lines up.")
+        return render.article_html(article, cite.start, cite.end, render.quote_label(cite, kind))
+
+    def pick_example(evt: gr.SelectData) -> str:
+        return str(evt.value["text"])
+
+    def clear_chat() -> tuple[list[Answer], None, str]:
+        return [], None, render.VIEWER_PLACEHOLDER
+
+    def briefings() -> list[list[object]]:
+        """Indexed articles, newest first: id, title, source, date, chunks."""
+        return [[e.article.id, e.article.title, e.article.source or "", e.article.published or "", e.chunks]
+                for e in service.briefings()]
+
+    def add_files(paths: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
+        """Index uploaded files; one result row per file (added / unchanged / skipped / rejected)."""
+        def on_progress(done: int, total: int, path: str) -> None:
+            progress((done, total), desc=f"indexing {Path(path).name}")
+
+        results: list[FileResult] = []
+        try:
+            results = service.add(paths or [], on_progress)
+        except BriefQAError as err:
+            gr.Warning(str(err))
+        return _rows(results), briefings(), None
+
+    def remove_article(article_id: str) -> tuple[Any, ...]:
+        """Remove one article (a unique id prefix is enough)."""
+        try:
+            removed = service.remove(article_id)
+        except BriefQAError as err:
+            gr.Warning(str(err))
+            return briefings(), article_id
+        gr.Info(f"Removed {removed.article.title} ({removed.chunks} chunks)")
+        return briefings(), ""
+
+    def pick_row(evt: gr.SelectData) -> str:
+        return str(evt.row_value[0])
+
+    with gr.Blocks(title="briefing-qa", analytics_enabled=False) as demo:
+        turns = gr.State([])
+        gr.Markdown("## briefing-qa\nAnswers are verbatim quotes from the indexed briefings. "
+                    "Click a quote to read it in its article.")
+        with gr.Tab("Chat", id="chat"):
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(
+                        label="Answers", height=620, latex_delimiters=[], feedback_options=None, buttons=["copy", "copy_all"],
+                        examples=[{"text": q} for q in EXAMPLES], placeholder="Ask a question about the indexed briefings.",
+                        elem_id="chat",
+                    )
+                    with gr.Row():
+                        question = gr.Textbox(placeholder="Ask a question…", show_label=False, scale=5, elem_id="question")
+                        send = gr.Button("Ask", variant="primary", scale=1, elem_id="send")
+                    with gr.Accordion("Last answer as JSON", open=False):
+                        answer_box = gr.Code(language="json", label="answer", interactive=False, elem_id="answer-json")
+                with gr.Column(scale=2):
+                    viewer = gr.HTML(render.VIEWER_PLACEHOLDER, label="Source", js_on_load=VIEWER_JS, max_height=680,
+                                     container=True, elem_id="viewer")
+        with gr.Tab("Briefings", id="briefings"):
+            table = gr.Dataframe(headers=["id", "title", "source", "date", "chunks"], interactive=False, wrap=True,
+                                 label="Indexed briefings", elem_id="briefings-table")
+            refresh = gr.Button("Refresh", size="sm")
+            upload = gr.File(label=f"Add briefings ({' '.join(FILE_TYPES)})", file_count="multiple", file_types=FILE_TYPES,
+                             elem_id="upload")
+            results = gr.Dataframe(headers=["file", "status", "detail"], interactive=False, label="Last upload", wrap=True,
+                                   elem_id="upload-results")
+            with gr.Row():
+                remove_id = gr.Textbox(label="Article id to remove (a prefix is enough; click a row to fill it)", scale=4)
+                remove = gr.Button("Remove", variant="stop", scale=1)
+
+        chat_io: dict[str, Any] = dict(fn=ask, inputs=[question, turns], outputs=[chatbot, turns, answer_box, question],
+                                       concurrency_id=MODEL_QUEUE)
+        question.submit(**chat_io, api_name="ask")
+        send.click(**chat_io, api_visibility="private")
+        picked = chatbot.example_select(pick_example, None, question, api_visibility="private")
+        picked.then(**chat_io, api_visibility="private")
+        chatbot.clear(clear_chat, None, [turns, answer_box, viewer], api_visibility="private")
+        viewer.click(show_source, turns, viewer, show_progress="hidden", api_visibility="private")
+        demo.load(briefings, None, table, api_name="briefings")
+        refresh.click(briefings, None, table, api_visibility="private")
+        upload.upload(add_files, upload, [results, table, upload], api_name="add_files", concurrency_id=MODEL_QUEUE)
+        remove.click(remove_article, remove_id, [table, remove_id], api_name="remove_article", concurrency_id=MODEL_QUEUE)
+        table.select(pick_row, None, remove_id, api_visibility="private")
+    return demo
+
+
+def serve(service: BriefingService, host: str = "127.0.0.1", port: int = 7860, *, block: bool = True) -> gr.Blocks:
+    """Launch the page (one model run at a time, others queue); print its URL; block unless ``block=False``."""
+    demo = build_app(service).queue(default_concurrency_limit=1)
+    try:
+        demo.launch(server_name=host, server_port=port, prevent_thread_lock=True, quiet=True, show_error=False, css=CSS,
+                    footer_links=["api"], max_file_size="50mb")
+    except OSError:
+        raise BriefQAError(f"cannot listen on {host}:{port} (port in use, or not an address of this machine)",
+                           "pick another port with --port, or stop the other server") from None
+    print(f"briefing-qa chat page: {demo.local_url}  (Ctrl+C to stop)", flush=True)
+    if block:
+        demo.block_thread()
+    return demo
