@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from index.clean import clean
 from index.embed import Embedder, make_embedder
 from index.errors import BriefQAError
 from index.load import iter_documents
+from index.lock import hold_writer_lock
 from index.records import Article, Chunk, FileResult
 from index.sentences import sentences_of
 from index.settings import Settings
@@ -58,6 +60,7 @@ class Indexer:
 
     def __init__(self, settings: Settings | None = None, *, store: Store | None = None, embedder: Embedder | None = None) -> None:
         self.settings = settings or Settings()
+        hold_writer_lock(self.settings.data_dir, "briefqa " + " ".join(sys.argv[1:3]) if sys.argv[1:] else "briefqa")
         self.embedder = embedder or make_embedder(self.settings)
         self.store = store or open_store(self.settings, self.embedder, create=True)
         self.store.repair()
