@@ -53,7 +53,9 @@ class LlamaCppGenerator:
 
     The lock is held while a stream is being consumed, so finish (or ``close()``) one stream before
     starting another from the same thread. llama.cpp keeps the KV cache of the previous prompt and
-    re-evaluates only the tokens after the longest shared prefix: put fixed text first.
+    re-evaluates only the tokens after the longest shared prefix: put fixed text first. The reuse
+    is capped at the system message, so an answer does not depend on which question came before
+    (a longer accidental overlap shifts llama.cpp's batches, and greedy decoding can flip).
     """
 
     def __init__(self, model_path: Path, *, n_threads: int, n_ctx: int) -> None:
@@ -84,7 +86,11 @@ class LlamaCppGenerator:
         self, messages: Sequence[Message], json_schema: Mapping[str, object] | None, max_tokens: int
     ) -> abc.Generator[Mapping[str, Any], None, None]:
         response_format = None if json_schema is None else {"type": "json_object", "schema": dict(json_schema)}
-        chunks = self._model().create_chat_completion(
+        llama = self._model()
+        system = "".join(m.content for m in messages if m.role == "system")
+        fixed = len(llama.tokenize(system.encode(), add_bos=False)) if system else 0
+        llama.n_tokens = min(llama.n_tokens, fixed)  # reuse the cached system prompt, nothing after it
+        chunks = llama.create_chat_completion(
             messages=[{"role": m.role, "content": m.content} for m in messages],  # type: ignore[misc]
             response_format=response_format,  # type: ignore[arg-type]
             temperature=0.0,

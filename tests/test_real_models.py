@@ -75,3 +75,10 @@ def test_cli_ask_json_with_the_local_model(settings: Settings) -> None:
     assert data["verdict"] == "mixed" and not data["refused"]
     assert {"Sergei Ryabkov", "Levan Dzhagaryan"} <= {c["speaker"] for c in data["citations"]}
     assert all(c["verified"] and c["quote"] in text for c in data["citations"])
+
+
+def test_an_answer_does_not_depend_on_the_previous_question(assistant: Assistant) -> None:
+    q1, q2 = "Who is Sergei Ryabkov?", "How far from the Israeli border has Russia moved Iranian forces?"
+    first = assistant.ask(q1).text
+    assistant.ask(q2)
+    assert assistant.ask(q1).text == first
