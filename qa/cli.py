@@ -43,7 +43,9 @@ def _settings(data_dir: Path | None, generator: str | None = None) -> Settings:
 
 @index_app.command("add")
 def index_add(paths: Annotated[list[Path], typer.Argument(help="Files or directories.")], data_dir: DataDir = None) -> None:
-    """Index .txt .md .html .pdf .jsonl files (directories recursively). Re-adding is a no-op."""
+    """Index .txt .md .html .pdf .jsonl files (directories recursively). Re-adding is a no-op.
+
+    Exit status 1 when any file was rejected (the others are still indexed)."""
     from tqdm import tqdm
 
     from index.pipeline import Indexer
@@ -62,7 +64,7 @@ def index_add(paths: Annotated[list[Path], typer.Argument(help="Files or directo
         typer.echo(f"{r.status:<9} {r.path}  {detail}")
     counts = {s: sum(r.status == s for r in results) for s in ("added", "unchanged", "skipped", "rejected")}
     typer.echo(", ".join(f"{n} {s}" for s, n in counts.items()) + f"; {len(indexer.store.article_ids())} articles in {indexer.settings.data_dir}")
-    if results and counts["rejected"] == len(results):
+    if counts["rejected"]:  # the good files are indexed; the exit status says not all were
         raise typer.Exit(1)
 
 

@@ -96,3 +96,11 @@ def test_empty_question_is_refused_with_a_clear_message(env: Path) -> None:
     run("index", "add", str(ROOT / "briefings"))
     proc = subprocess.run([sys.executable, "-c", "from qa.cli import main; main()", "ask", "  "], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "the question is empty" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_mixed_batch_indexes_the_good_files_and_exits_1(env: Path) -> None:
+    bad = env / "empty.txt"
+    bad.write_text("   \n")
+    code, out = run("index", "add", str(ROOT / "briefings"), str(bad))
+    assert code == 1 and "1 added" in out and "1 rejected" in out and "empty file" in out
+    assert "1 articles" in run("index", "list")[1]
