@@ -48,7 +48,7 @@ def bench_index(n_articles: int) -> list[tuple[str, str, str, str]]:
         raw_s = time.perf_counter() - t
     ours, raw = len(chunks) / ours_s, len(chunks) / raw_s
     return [
-        ("index: chunks", f"{len(chunks)}", f"{len(files) + 1} articles", ""),
+        ("index: chunks", f"{len(chunks)}", f"{len(files) + 1} articles", f"embedder {ix.settings.embedder}"),
         ("index: chunks/s (ours, end to end)", f"{ours:.1f}", f"raw encode {raw:.1f}", f"ratio {ours / raw:.2f}"),
     ]
 

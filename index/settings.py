@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     model_dir: Path = Field(default_factory=lambda: _xdg("XDG_CACHE_HOME", ".cache") / "briefing-qa")
 
     # indexing
-    embedder: Literal["minilm", "hash"] = "minilm"
+    embedder: Literal["minilm", "minilm-onnx", "minilm-onnx-int8", "hash"] = "minilm-onnx"  # minilm: torch, the reference
     chunk_words: int = 110
     chunk_overlap_sentences: int = 1
     embed_batch_size: int = 32

@@ -182,8 +182,13 @@ class FakeLlama:
         self.kwargs: list[dict[str, object]] = []
         self.running = 0
         self.overlapped = False
+        self.n_tokens = 10_000  # tokens cached from a previous prompt
+
+    def tokenize(self, text: bytes, add_bos: bool = True) -> list[int]:
+        return list(range(len(text.split())))
 
     def create_chat_completion(self, **kwargs: object) -> Iterator[dict[str, object]]:
+        self.cached_at_start = self.n_tokens
         self.kwargs.append(kwargs)
         return self._chunks()
 
@@ -395,3 +400,11 @@ def test_real_local_model_streams_json_matching_a_tiny_schema() -> None:
 
     assert len(pieces) > 1
     assert isinstance(json.loads("".join(pieces))["answer"], str)
+
+
+def test_llama_generator_reuses_only_the_system_prompt_cache() -> None:
+    gen = LlamaCppGenerator(Path("/nonexistent/m.gguf"), n_threads=1, n_ctx=512)
+    fake = FakeLlama()
+    gen._llama = fake  # type: ignore[assignment]
+    "".join(gen.stream([Message("system", "five words of fixed text"), Message("user", "q")], json_schema=None, max_tokens=5))
+    assert fake.cached_at_start == 5  # the cache is cut back to the system message before the call
