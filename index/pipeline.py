@@ -64,6 +64,14 @@ class Indexer:
         self.embedder = embedder or make_embedder(self.settings)
         self.store = store or open_store(self.settings, self.embedder, create=True)
         self.store.repair()
+        self._bm25: BM25Index | None = None
+
+    @property
+    def bm25(self) -> BM25Index:
+        """The BM25 index matching the store: loaded (or rebuilt) once, replaced by every change."""
+        if self._bm25 is None:
+            self._bm25 = load_bm25(self.settings, self.store)
+        return self._bm25
 
     def add(self, paths: Iterable[str | Path], on_progress: Progress | None = None) -> list[FileResult]:
         """Index files/directories; one ``FileResult`` per file (or jsonl line), in input order."""
@@ -72,13 +80,14 @@ class Indexer:
         docs = list(iter_documents(paths))
         seen: dict[str, str] = {}
         by_path = {e.article.path: e.article.id for e in self.store.articles()}
+        stored = set(by_path.values())
         for done, doc in enumerate(docs, start=1):
             if on_progress:
                 on_progress(done, len(docs), doc.path)
             article = doc if isinstance(doc, FileResult) else clean(doc)
             if isinstance(article, FileResult):
                 results.append(article)
-            elif article.id in seen or self.store.get(article.id) is not None:
+            elif article.id in seen or article.id in stored:
                 where = seen.get(article.id, "the index")
                 results.append(FileResult(article.path or "", "unchanged", f"same text already in {where}", article.id, article.title))
             else:
@@ -114,6 +123,7 @@ class Indexer:
         ids = self.store.article_ids()
         index = BM25Index.build(self.store.chunks(), fingerprint(ids))
         index.save(self.settings.bm25_dir)
+        self._bm25 = index
         return index
 
     def _prepare(self, article: Article) -> _Prepared:

@@ -1,7 +1,7 @@
 """One index and one model behind a small facade: what long-running front ends (the chat page) use.
 
-Indexing and answering share the store and the embedder; BM25 is reloaded after every change,
-so a briefing added from the page is answerable at once.
+Indexing and answering share the store and the embedder; after every change the indexer's freshly
+built BM25 index is handed to the retriever, so a briefing added from the page is answerable at once.
 
 >>> import tempfile
 >>> svc = BriefingService(Settings(data_dir=tempfile.mkdtemp(), embedder="hash"), generator=None)
@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from index.embed import make_embedder
-from index.pipeline import Indexer, Progress, load_bm25, open_store
+from index.pipeline import Indexer, Progress, open_store
 from index.records import Article, FileResult
 from index.settings import Settings
 from index.store import StoredArticle
@@ -34,7 +34,7 @@ class BriefingService:
         embedder = make_embedder(self.settings)
         store = open_store(self.settings, embedder, create=True)
         self._indexer = Indexer(self.settings, store=store, embedder=embedder)
-        self.assistant = Assistant(self.settings, store=store, embedder=embedder, bm25=load_bm25(self.settings, store), generator=generator)
+        self.assistant = Assistant(self.settings, store=store, embedder=embedder, bm25=self._indexer.bm25, generator=generator)
         self._write_lock = threading.Lock()
 
     def ask_stream(self, question: str, history: Sequence[Turn] | None = None) -> Iterator[str | Answer]:
@@ -47,13 +47,13 @@ class BriefingService:
         """Index files; one result per file. Answers see the new briefings immediately."""
         with self._write_lock:
             results = self._indexer.add(paths, on_progress)
-            self.assistant.retriever.bm25 = load_bm25(self.settings, self._indexer.store)
+            self.assistant.retriever.bm25 = self._indexer.bm25
         return results
 
     def remove(self, article_id: str) -> StoredArticle:
         with self._write_lock:
             removed = self._indexer.remove(article_id)
-            self.assistant.retriever.bm25 = load_bm25(self.settings, self._indexer.store)
+            self.assistant.retriever.bm25 = self._indexer.bm25
         return removed
 
     def briefings(self) -> list[StoredArticle]:
