@@ -118,7 +118,10 @@ def resolve(answer: str, evidence: Sequence[Evidence]) -> Resolved:
 def support(claim: str, ev: Evidence) -> float:
     """Share of the claim's content words that the evidence sentence contains ("parliament" ~ "parliamentary")."""
     words = set(tokenize(claim))
-    return sum(has_word(w, set(tokenize(ev.text))) for w in words) / len(words) if words else 0.0
+    if not words:
+        return 0.0
+    sentence = set(tokenize(ev.text))
+    return sum(has_word(w, sentence) for w in words) / len(words)
 
 
 def _prune(claim: str, ids: list[int], by_n: dict[int, Evidence]) -> list[int]:
@@ -134,9 +137,10 @@ def _repoint(claim: str, ids: list[int], evidence: Sequence[Evidence], notes: li
     """Replace the cited ids by the sentence that clearly supports the claim better, if there is one."""
     if not evidence or not ids:
         return ids
-    cited = max((support(claim, ev) for ev in evidence if ev.n in ids), default=0.0)
-    best = max(evidence, key=lambda ev: support(claim, ev))
-    score = support(claim, best)
+    scores = {ev.n: support(claim, ev) for ev in evidence}
+    cited = max((scores[i] for i in ids), default=0.0)
+    best = max(evidence, key=lambda ev: scores[ev.n])
+    score = scores[best.n]
     if best.n not in ids and score >= 0.5 and score >= cited + 0.25:
         notes.append(f"re-pointed a citation of {', '.join(f'S{i}' for i in ids)} to S{best.n}, which supports the claim")
         return [best.n]
@@ -149,9 +153,9 @@ def _attach_markers(answer: str, evidence: Sequence[Evidence]) -> str:
     for m in _SENTENCE_END.finditer(answer):
         sentence = answer[last : m.start()]
         if sentence.strip():
-            best = max(evidence, key=lambda ev: support(sentence, ev), default=None)
-            if best is not None and support(sentence, best) >= 0.5:
-                sentence = re.sub(r"([.?!]?)$", rf" [S{best.n}]\1", sentence.rstrip(" ,;"), count=1)
+            score, n = max(((support(sentence, ev), ev.n) for ev in evidence), key=lambda t: t[0], default=(0.0, 0))
+            if score >= 0.5:
+                sentence = re.sub(r"([.?!]?)$", rf" [S{n}]\1", sentence.rstrip(" ,;"), count=1)
         out.append(sentence + answer[m.start() : m.end()])
         last = m.end()
         if m.start() == len(answer):
