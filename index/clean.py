@@ -17,6 +17,9 @@ whitespace collapsing):
 5. Paragraphs are runs of non-empty lines; in unstructured docs a long line (> 40 chars) that does
    not end a sentence is taken as hard-wrapped and joined to the next with a space. Removed lines
    act as paragraph breaks. Paragraphs are joined with a blank line.
+6. ``published`` becomes ISO ``YYYY-MM-DD`` (``index.dates``): the document's own date when it
+   parses, else a dateline in the body's opening lines ("Published 3 March 2025", "LONDON,
+   3 March 2025 -"), else None. Dateline lines stay in the body (quotable) and are never captions.
 
 Characters are otherwise kept verbatim (curly quotes, dashes, accents).
 """
@@ -26,6 +29,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from index.dates import dateline_date, parse_date
 from index.records import Article, FileResult, RawDoc
 
 MAX_FURNITURE_WORDS = 6
@@ -79,6 +83,7 @@ def clean(doc: RawDoc) -> Article | FileResult:
     lines = [_tidy(line) for line in doc.text.split("\n")]
     captions = _drop_furniture(lines)
     title = _take_title(lines, doc)
+    published = parse_date(doc.published) or dateline_date(lines)
     if not doc.structured:
         captions = _take_top_captions(lines) + captions  # document order
     text = "\n\n".join(_paragraphs(lines, join_wrapped=not doc.structured))
@@ -89,7 +94,7 @@ def clean(doc: RawDoc) -> Article | FileResult:
         text=text,
         source=doc.source,
         url=doc.url,
-        published=doc.published,
+        published=published,
         path=doc.path,
         captions=tuple(captions),
     )
@@ -151,7 +156,7 @@ def _take_top_captions(lines: list[str]) -> list[str]:
 
 
 def _looks_like_caption(line: str) -> bool:
-    if len(line.split()) > MAX_CAPTION_WORDS or _SENTENCE_END.search(line):
+    if len(line.split()) > MAX_CAPTION_WORDS or _SENTENCE_END.search(line) or dateline_date([line]):
         return False
     return bool(_CAPTION_MARKERS.search(line) or _ENDS_WITH_DATE.search(line))
 
