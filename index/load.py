@@ -15,12 +15,14 @@ Formats: ``.txt``/``.md`` (optional front matter, markdown syntax stripped), ``.
 
 from __future__ import annotations
 
+import codecs
 import io
 import json
 import logging
 import os
 import re
-from collections.abc import Iterable, Iterator
+import stat
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pypdf
@@ -28,12 +30,16 @@ import trafilatura
 from trafilatura.settings import Document
 
 from index.records import FileResult, RawDoc
+from index.settings import Settings
 
 SUPPORTED = (".txt", ".md", ".html", ".htm", ".pdf", ".jsonl")
 _META_KEYS = ("title", "source", "url", "published", "date")
 _BINARY_PROBE = 8192
 _MAX_CONTROL_SHARE = 0.10
-_CONTROL_BYTES = frozenset(set(range(0x20)) - {0x09, 0x0A, 0x0C, 0x0D} | {0x7F})
+_CONTROL_CHARS = dict.fromkeys([*(set(range(0x20)) - {0x09, 0x0A, 0x0C, 0x0D}), 0x7F])  # str.translate: delete
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16"))
+_MB = 1024 * 1024
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings repeat what our FileResult says
 
@@ -42,86 +48,168 @@ class _Reject(Exception):
     """Internal: the file cannot be used; the message is the user-facing reason."""
 
 
-def iter_documents(paths: Iterable[str | Path]) -> Iterator[RawDoc | FileResult]:
-    """Yield a ``RawDoc`` per article found under ``paths`` and a ``FileResult`` per problem."""
+def iter_documents(paths: Iterable[str | Path], *, max_file_mb: float | None = None) -> Iterator[RawDoc | FileResult]:
+    """Yield a ``RawDoc`` per article found under ``paths`` and a ``FileResult`` per problem.
+
+    A file over ``max_file_mb`` (default: the ``max_file_mb`` setting, env ``BRIEFQA_MAX_FILE_MB``)
+    is rejected unread: a briefing is rarely over 1 MB, and a 50 MB "article" would take an hour to
+    embed and could not be shown in the viewer.
+    """
+    limit = Settings().max_file_mb if max_file_mb is None else max_file_mb
     for given in paths:
         path = Path(given)
         if not os.path.exists(path):  # False for any stat error, never raises
-            yield FileResult(str(given), "rejected", "no such file or directory")
+            yield FileResult(_shown(path), "rejected", "no such file or directory")
         elif os.path.isdir(path):
-            yield from _walk(path, set())
+            yield from _walk(path, limit)
         else:
-            yield from _load_file(path, explicit=True)
+            yield from _load_file(path, limit, explicit=True)
 
 
-def _walk(directory: Path, visited: set[str]) -> Iterator[RawDoc | FileResult]:
-    """Depth-first, name-sorted; hidden entries skipped; each real directory entered once."""
-    real = os.path.realpath(directory)
-    if real in visited:
-        return
-    visited.add(real)
-    try:
-        entries = sorted(os.scandir(directory), key=lambda e: e.name)
-    except OSError as err:
-        yield FileResult(str(directory), "rejected", f"cannot read directory: {err.strerror or err}")
-        return
-    for entry in entries:
+def _shown(path: Path) -> str:
+    """The path as text that can be printed and stored: undecodable name bytes become U+FFFD."""
+    return os.fsencode(path).decode("utf-8", "replace")
+
+
+def _walk(root: Path, limit: float) -> Iterator[RawDoc | FileResult]:
+    """Depth-first, name-sorted; hidden entries skipped; each real directory entered once.
+
+    Iterative (a tree thousands of levels deep is fine) and keyed by device and inode, so
+    symlink loops end and a directory linked twice is read once.
+    """
+    visited: set[tuple[int, int]] = set()
+    stack: list[Iterator[os.DirEntry[str]]] = []
+    listing = _enter(root, visited)
+    if isinstance(listing, FileResult):
+        yield listing
+    elif listing is not None:
+        stack.append(listing)
+    while stack:
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
+            continue
         if entry.name.startswith("."):
             continue
-        child = directory / entry.name
-        if entry.is_dir():
-            yield from _walk(child, visited)
-        elif entry.is_file():
-            yield from _load_file(child, explicit=False)
+        child = Path(entry.path)
+        if _is(entry.is_dir):
+            listing = _enter(child, visited)
+            if isinstance(listing, FileResult):
+                yield listing
+            elif listing is not None:
+                stack.append(listing)
+        elif _is(entry.is_file):
+            yield from _load_file(child, limit, explicit=False)
         else:
-            yield FileResult(str(child), "skipped", "not a regular file (broken link?)")
+            yield FileResult(_shown(child), "skipped", "not a regular file (broken link?)")
 
 
-def _load_file(path: Path, *, explicit: bool) -> Iterator[RawDoc | FileResult]:
+def _is(check: Callable[[], bool]) -> bool:
+    try:
+        return check()
+    except OSError:  # e.g. a symlink loop or no permission: treated as neither a file nor a directory
+        return False
+
+
+def _enter(directory: Path, visited: set[tuple[int, int]]) -> Iterator[os.DirEntry[str]] | FileResult | None:
+    """The directory's entries sorted by name; None when it was entered before."""
+    try:
+        st = os.stat(directory)
+        if (st.st_dev, st.st_ino) in visited:
+            return None
+        visited.add((st.st_dev, st.st_ino))
+        with os.scandir(directory) as entries:
+            return iter(sorted(entries, key=lambda e: e.name))
+    except OSError as err:
+        return FileResult(_shown(directory), "rejected", f"cannot read directory: {err.strerror or err}")
+
+
+def _load_file(path: Path, limit_mb: float, *, explicit: bool) -> Iterator[RawDoc | FileResult]:
+    shown = _shown(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
         status = "rejected" if explicit else "skipped"
         kind = suffix or "(no extension)"
         reason = f"unsupported file type {kind} (supported: {' '.join(SUPPORTED)})"
-        yield FileResult(str(path), status, reason)
+        yield FileResult(shown, status, reason)
         return
     try:
-        data = path.read_bytes()
+        data = _read(path, limit_mb)
         if not data.strip():
             raise _Reject("empty file")
         if suffix == ".jsonl":
-            yield from _load_jsonl(str(path), _decode(data))
+            yield from _load_jsonl(shown, _decode(data))
         elif suffix == ".pdf":
-            yield _load_pdf(str(path), data)
+            yield _load_pdf(shown, data)
         elif suffix in (".html", ".htm"):
-            yield _load_html(str(path), _decode(data))
+            yield _load_html(shown, _decode(data))
         else:
-            yield _load_text(str(path), _decode(data), markdown=suffix == ".md")
+            yield _load_text(shown, _decode(data), markdown=suffix == ".md")
     except _Reject as err:
-        yield FileResult(str(path), "rejected", str(err))
+        yield FileResult(shown, "rejected", str(err))
     except OSError as err:
-        yield FileResult(str(path), "rejected", f"cannot read file: {err.strerror or err}")
+        yield FileResult(shown, "rejected", f"cannot read file: {err.strerror or err}")
+
+
+def _read(path: Path, limit_mb: float) -> bytes:
+    """The file's bytes; a FIFO or device is refused (reading it could block forever), as is a file over the limit."""
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise _Reject("not a regular file")
+    limit = int(limit_mb * _MB)
+    with open(path, "rb") as handle:
+        data = handle.read(limit + 1)
+        if len(data) > limit:
+            size = os.fstat(handle.fileno()).st_size / _MB
+            raise _Reject(f"file is {size:.1f} MB, over the {limit_mb:g} MB limit for one file "
+                          "(raise BRIEFQA_MAX_FILE_MB to index it, or split it)")
+    return data
 
 
 # --- decoding --------------------------------------------------------------------------------
 
 
 def _decode(data: bytes) -> str:
-    """UTF-8 (BOM stripped), else strict Windows-1252; line endings normalised to ``\\n``."""
-    probe = data[:_BINARY_PROBE]
-    controls = sum(1 for b in probe if b in _CONTROL_BYTES)
-    if b"\x00" in probe or controls > _MAX_CONTROL_SHARE * len(probe):
-        raise _Reject("binary data, not text")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
+    """Text from bytes; line endings normalised to ``\\n``.
+
+    UTF-16/32 with a byte-order mark; else UTF-8 (BOM stripped); else, for mostly-UTF-8 text with a
+    few broken bytes, UTF-8 with U+FFFD for them; else strict Windows-1252 (Latin-1 included).
+    NUL bytes, or more than 10% control characters, mean binary data.
+    """
+    bom = next((codec for mark, codec in _BOMS if data.startswith(mark)), None)
+    if bom:
         try:
-            text = data.decode("cp1252")
+            text = data.decode(bom)
         except UnicodeDecodeError:
-            raise _Reject("cannot decode text (not UTF-8 or Windows-1252)") from None
+            raise _Reject(f"cannot decode text (broken {bom.upper()})") from None
+    elif b"\x00" in data:
+        raise _Reject("binary data, not text")
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = _decode_legacy(data)
+    if any(_control_share(part) > _MAX_CONTROL_SHARE for part in (text[:_BINARY_PROBE], text)):
+        raise _Reject("binary data, not text")
     if not text.strip():
         raise _Reject("empty file")
     return _newlines(text)
+
+
+def _decode_legacy(data: bytes) -> str:
+    """Not valid UTF-8: UTF-8 with U+FFFD if more characters decode than break, else Windows-1252."""
+    lenient = data.decode("utf-8", "replace")
+    broken = lenient.count("\ufffd")
+    valid_multibyte = len(lenient) - len(lenient.encode("ascii", "ignore")) - broken
+    if valid_multibyte > broken:
+        return lenient
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        raise _Reject("cannot decode text (not UTF-8 or Windows-1252)") from None
+
+
+def _control_share(text: str) -> float:
+    return (len(text) - len(text.translate(_CONTROL_CHARS))) / max(len(text), 1)
 
 
 def _newlines(text: str) -> str:

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -49,6 +49,13 @@ class Settings(BaseSettings):
     n_threads: int = 0  # 0: one per core
     n_ctx: int = 4096
     max_answer_tokens: int = 220
+
+    # reliability and exposure (docs/reliability.md)
+    max_file_mb: float = 10.0  # a larger input file is rejected, not indexed (a briefing is rarely over 1 MB)
+    chroma_url: str = ""  # e.g. http://127.0.0.1:8000: a Chroma server (`chroma run`) instead of the embedded store
+    chroma_timeout_s: float = 10.0  # every request to the Chroma server; past it, a one-line error
+    max_upload_mb: float = 50.0  # per file uploaded through the chat page
+    auth: SecretStr = SecretStr("")  # "user:password"; required to serve on a non-loopback address
 
     @property
     def chroma_dir(self) -> Path:

@@ -153,11 +153,37 @@ def test_markdown_heading_differing_from_front_matter_title_stays_in_body(tmp_pa
     assert doc.text.startswith("Section One\n\nBody.")
 
 
-def test_fifty_megabyte_text_file(tmp_path: Path) -> None:
+def test_file_over_the_size_limit_is_rejected_unread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     f = tmp_path / "big.txt"
-    f.write_bytes(b"A line of briefing text that goes on for a while.\n" * 1_000_000)
-    doc = only_doc(f)
-    assert len(doc.text) == 50_000_000
+    f.write_bytes(b"A line of briefing text that goes on for a while.\n" * 1_000_000)  # 47.7 MB
+    reason = "file is 47.7 MB, over the 10 MB limit for one file (raise BRIEFQA_MAX_FILE_MB to index it, or split it)"
+    assert only_result(f) == FileResult(str(f), "rejected", reason)
+    monkeypatch.setenv("BRIEFQA_MAX_FILE_MB", "60")
+    assert len(only_doc(f).text) == 50_000_000
+    [small] = list(iter_documents([f], max_file_mb=0.5))
+    assert isinstance(small, FileResult) and small.reason.startswith("file is 47.7 MB, over the 0.5 MB limit")
+
+
+def test_utf16_with_bom_and_mostly_utf8_with_broken_bytes(tmp_path: Path) -> None:
+    f = tmp_path / "windows.txt"
+    f.write_bytes("Café owner said “no”.\r\nTwice.".encode("utf-16"))
+    assert only_doc(f).text == "Café owner said “no”.\nTwice."
+    g = tmp_path / "mixed.txt"
+    g.write_bytes("He said “no” – twice, in Zürich.".encode() + b" A stray \xff byte.")
+    assert only_doc(g).text == "He said “no” – twice, in Zürich. A stray \ufffd byte."
+
+
+def test_binary_after_a_text_header_is_rejected(tmp_path: Path) -> None:
+    f = tmp_path / "x.txt"
+    f.write_bytes(b"Looks like text. " * 1000 + bytes(range(256)) * 40)
+    assert only_result(f).reason == "binary data, not text"
+
+
+def test_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    f = tmp_path / "pipe.txt"
+    os.mkfifo(f)
+    assert load(f) == [FileResult(str(f), "rejected", "not a regular file")]
+    assert load(tmp_path) == [FileResult(str(f), "skipped", "not a regular file (broken link?)")]
 
 
 # --- html ------------------------------------------------------------------------------------
@@ -314,3 +340,21 @@ def test_several_paths_in_order(tmp_path: Path) -> None:
     a.write_text("A.")
     b.write_text("B.")
     assert [r.path for r in load(str(b), a, "missing.txt")] == [str(b), str(a), "missing.txt"]
+
+
+def test_tree_deeper_than_the_recursion_limit(tmp_path: Path) -> None:
+    deep = tmp_path
+    for _ in range(1100):  # Python's recursion limit is 1000
+        deep = deep / "d"
+        deep.mkdir()
+    (deep / "deep.txt").write_text("Deep text.")
+    assert [r.text for r in load(tmp_path) if isinstance(r, RawDoc)] == ["Deep text."]
+
+
+def test_undecodable_file_name_is_shown_with_replacement_characters(tmp_path: Path) -> None:
+    raw = os.fsencode(tmp_path) + b"/caf\xe9 \xff.txt"  # Latin-1 bytes in a name: not UTF-8
+    with open(raw, "w", encoding="utf-8") as handle:
+        handle.write("Body.")
+    [doc] = load(tmp_path)
+    assert isinstance(doc, RawDoc) and doc.path == f"{tmp_path}/caf\ufffd \ufffd.txt"
+    doc.path.encode("utf-8")  # storable and printable
