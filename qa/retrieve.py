@@ -1,6 +1,13 @@
 """Hybrid retrieval: dense + BM25 over chunks, reciprocal rank fusion, diversity across
 articles, then sentence-level evidence selection.
 
+Syndicated copies (``index.dedup``) count as one article for the per-article cap, a chunk that
+only repeats statements already chosen from its group is skipped, and a sentence of a copy is
+replaced by the same statement of the group's earliest article — so one statement is quoted
+once, while sentences that differ between copies stay. Questions about the latest state
+("latest", "most recent", "currently", …) give sentences of newer articles a bonus by date rank
+among the candidates; otherwise dates do not change the ranking.
+
 >>> from index.embed import HashEmbedder
 >>> from index.store import MemoryStore
 >>> from index.bm25 import BM25Index
@@ -20,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.bm25 import BM25Index, has_word, tokenize
+from index.dedup import Fingerprint, Syndication, fingerprint
 from index.embed import Embedder
 from index.records import Chunk
 from index.store import Store, StoredArticle
@@ -27,7 +35,13 @@ from qa.records import Evidence, Passage
 from qa.speaker import Speaker, attribute
 
 RRF_K = 60
+RECENCY_BONUS = 0.1  # added to the newest candidate article's sentences on a "latest" question
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’-]+")
+_LATEST = re.compile(
+    r"\b(?:latest|newest|most\s+recent(?:ly)?|current(?:ly)?|now|nowadays|as\s+of\s+(?:now|today)|at\s+present"
+    r"|still|up[-\s]to[-\s]date|last(?!\s+(?:year|month|week|night|weekend|season|summer|winter|spring|autumn|\w+day)\b))\b",
+    re.I,
+)
 
 
 @dataclass(frozen=True)
@@ -55,9 +69,38 @@ def rrf(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> list[tuple[str, fl
     return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
-def diversify(ranked: Sequence[tuple[Chunk, float]], limit: int, per_article: int) -> list[tuple[Chunk, float]]:
+def wants_latest(question: str) -> bool:
+    """Whether ``question`` asks for the latest / current state of something.
+
+    >>> [wants_latest(q) for q in ("What is the latest figure?", "Is the bridge still closed?", "Who won last year?")]
+    [True, True, False]
+    """
+    return bool(_LATEST.search(question))
+
+
+def recency_bonus(published: dict[str, str | None]) -> dict[str, float]:
+    """Per article id: ``RECENCY_BONUS`` × its date's rank among the distinct dates (oldest 0, newest 1).
+
+    Undated articles, and every article when fewer than two distinct dates are known, get 0.
+
+    >>> recency_bonus({"a": "2025-03-01", "b": "2025-04-15", "c": None, "d": "2025-03-01"})
+    {'a': 0.0, 'b': 0.1, 'c': 0.0, 'd': 0.0}
+    """
+    dates = sorted({d for d in published.values() if d})
+    if len(dates) < 2:
+        return dict.fromkeys(published, 0.0)
+    rank = {d: i / (len(dates) - 1) for i, d in enumerate(dates)}
+    return {aid: RECENCY_BONUS * rank[d] if d else 0.0 for aid, d in published.items()}
+
+
+def diversify(
+    ranked: Sequence[tuple[Chunk, float]], limit: int, per_article: int, groups: Syndication | None = None
+) -> list[tuple[Chunk, float]]:
     """The first ``limit`` of the ranking, at most ``per_article`` chunks of one article while
     other articles have candidates left; remaining slots are filled in rank order.
+
+    With ``groups``, near-duplicate articles count as one article, and a chunk whose statements all
+    appear in chunks already chosen from its group is skipped.
 
     >>> from index.records import Chunk
     >>> ranked = [(Chunk(f"{a}:c{i}", a, 0, 1, ""), 1.0) for a, i in [("a", 0), ("a", 1), ("a", 2), ("b", 0)]]
@@ -67,11 +110,21 @@ def diversify(ranked: Sequence[tuple[Chunk, float]], limit: int, per_article: in
     capped: list[tuple[Chunk, float]] = []
     overflow: list[tuple[Chunk, float]] = []
     counts: dict[str, int] = {}
+    covered: dict[str, set[str]] = {}
     for item in ranked:
-        article_id = item[0].article_id
-        (capped if counts.get(article_id, 0) < per_article else overflow).append(item)
-        counts[article_id] = counts.get(article_id, 0) + 1
-    return capped[:limit] + overflow[: max(0, limit - len(capped))]
+        if len(capped) == limit:
+            break
+        group = groups.group(item[0].article_id) if groups else item[0].article_id
+        keys = groups.statements(item[0]) if groups else set()
+        if keys and keys <= covered.get(group, set()):
+            continue
+        if counts.get(group, 0) < per_article:
+            capped.append(item)
+            covered.setdefault(group, set()).update(keys)
+        else:
+            overflow.append(item)
+        counts[group] = counts.get(group, 0) + 1
+    return capped + overflow[: max(0, limit - len(capped))]
 
 
 class Retriever:
@@ -82,7 +135,7 @@ class Retriever:
     ) -> None:
         self.store, self.embedder, self.bm25 = store, embedder, bm25
         self.top_chunks, self.per_article, self.evidence = top_chunks, per_article, evidence
-        self._articles: OrderedDict[str, tuple[StoredArticle, list[Speaker | None]]] = OrderedDict()
+        self._articles: OrderedDict[str, _Cached] = OrderedDict()
         self._lock = threading.Lock()
 
     def retrieve(self, question: str) -> Retrieval:
@@ -95,12 +148,21 @@ class Retriever:
         missing = [cid for cid, _ in fused if cid not in by_id]
         by_id.update({c.id: c for c in self.store.get_chunks(missing)})
         ranked = [(by_id[cid], s) for cid, s in fused if cid in by_id]
-        chosen = diversify(ranked, self.top_chunks, self.per_article)
+        groups = Syndication(self.fingerprint)
+        chosen = diversify(ranked, self.top_chunks, self.per_article, groups)
         passages = tuple(self._passage(c, s) for c, s in chosen)
-        return Retrieval(passages, self._evidence(question, qvec, chosen))
+        return Retrieval(passages, self._evidence(question, qvec, chosen, groups))
 
     def article(self, article_id: str) -> tuple[StoredArticle, list[Speaker | None]]:
         """A stored article and its per-sentence speakers (cached; articles are immutable by id)."""
+        cached = self._cached(article_id)
+        return cached.entry, cached.speakers
+
+    def fingerprint(self, article_id: str) -> Fingerprint:
+        """The article's near-duplicate fingerprint (cached with the article)."""
+        return self._cached(article_id).fingerprint
+
+    def _cached(self, article_id: str) -> _Cached:
         with self._lock:
             if article_id in self._articles:
                 self._articles.move_to_end(article_id)
@@ -108,7 +170,7 @@ class Retriever:
         entry = self.store.get(article_id)
         if entry is None:
             raise KeyError(article_id)
-        value = (entry, attribute(entry.article.text, entry.sentences))
+        value = _Cached(entry, attribute(entry.article.text, entry.sentences), fingerprint(entry.article, entry.sentences))
         with self._lock:
             self._articles[article_id] = value
             while len(self._articles) > 256:
@@ -119,22 +181,28 @@ class Retriever:
         entry, _ = self.article(chunk.article_id)
         return Passage(chunk, score, tuple(entry.sentences[i] for i in chunk.sentence_ids))
 
-    def _evidence(self, question: str, qvec: np.ndarray, chosen: Sequence[tuple[Chunk, float]]) -> tuple[Evidence, ...]:
-        """Score every sentence of the chosen chunks; keep the best, best first."""
+    def _evidence(
+        self, question: str, qvec: np.ndarray, chosen: Sequence[tuple[Chunk, float]], groups: Syndication
+    ) -> tuple[Evidence, ...]:
+        """Score every sentence of the chosen chunks (copies collapsed to the earliest); keep the best, best first."""
         if not chosen:
             return ()
         top = chosen[0][1]
         candidates: dict[str, tuple[str, int, float]] = {}
         for chunk, fused in chosen:
             for idx in chunk.sentence_ids:
-                sid = f"{chunk.article_id}:s{idx}"
+                article_id, canonical = groups.canonical(chunk.article_id, idx)
+                sid = f"{article_id}:s{canonical}"
                 prior = fused / top
                 if sid not in candidates or candidates[sid][2] < prior:
-                    candidates[sid] = (chunk.article_id, idx, prior)
+                    candidates[sid] = (article_id, canonical, prior)
         ids = list(candidates)
         cosines = self.store.sentence_vectors(ids) @ qvec
         q_terms = set(tokenize(question))
         q_names = {w.lower() for w in _CAPITALISED.findall(question[1:])}
+        newer = {}
+        if wants_latest(question):
+            newer = recency_bonus({aid: self.article(aid)[0].article.published for aid, _, _ in candidates.values()})
         scored = []
         for sid, cos in zip(ids, cosines):
             article_id, idx, prior = candidates[sid]
@@ -142,7 +210,7 @@ class Retriever:
             sent = entry.sentences[idx]
             text = entry.article.text[sent.start : sent.end]
             overlap = _overlap(q_terms, q_names, text)
-            score = 0.7 * float(cos) + 0.3 * overlap + 0.05 * prior
+            score = 0.7 * float(cos) + 0.3 * overlap + 0.05 * prior + newer.get(article_id, 0.0)
             scored.append((score, float(cos), entry, idx, speakers[idx]))
         scored.sort(key=lambda t: -t[0])
         best = scored[: self.evidence]
@@ -150,6 +218,13 @@ class Retriever:
             Evidence(n, e.article, e.sentences[idx], cos, sp.name if sp else None, sp.role if sp else None)
             for n, (_, cos, e, idx, sp) in enumerate(best, start=1)
         )
+
+
+@dataclass(frozen=True)
+class _Cached:
+    entry: StoredArticle
+    speakers: list[Speaker | None]
+    fingerprint: Fingerprint
 
 
 def _overlap(q_terms: set[str], q_names: set[str], text: str) -> float:
