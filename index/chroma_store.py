@@ -1,4 +1,4 @@
-"""Adapter: the ``Store`` protocol on Chroma (embedded ``PersistentClient``).
+"""Adapter: the ``Store`` protocol on Chroma: embedded (``PersistentClient``) or a server (``HttpClient``).
 
 Three collections, all with our own vectors (Chroma's default embedding function would try
 to download a model): ``articles`` (document = cleaned text; vector = mean of its chunks),
@@ -20,6 +20,7 @@ import numpy as np
 
 from index.errors import BriefQAError
 from index.records import Article, Chunk, Sentence
+from index.settings import Settings
 from index.store import StoredArticle
 
 _SPACE = {"hnsw": {"space": "cosine"}}
@@ -41,6 +42,36 @@ class ChromaStore:
         self._chunks = client.get_or_create_collection("chunks", configuration=_SPACE, metadata=meta, embedding_function=None)
         self._sentences = client.get_or_create_collection("sentences", configuration=_SPACE, metadata=meta, embedding_function=None)
         self._batch = max(1, int(client.get_max_batch_size()))
+
+    @classmethod
+    def connect(cls, url: str, embedder_name: str, *, timeout_s: float = 10.0) -> ChromaStore:
+        """Use the Chroma server at ``url`` (e.g. ``http://127.0.0.1:8000``, from ``chroma run``).
+
+        Every request is bounded by ``timeout_s``: a server that is down, or stops answering, is a
+        ``BriefQAError`` naming the URL, never a hang.
+        """
+        import urllib.parse
+
+        import chromadb
+        import httpx
+        from chromadb.config import Settings as ChromaSettings
+
+        parts = urllib.parse.urlsplit(url)
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 8000)
+        except ValueError:
+            port = 0
+        if parts.scheme not in ("http", "https") or not parts.hostname or not port:
+            raise BriefQAError(f"invalid Chroma server URL {url!r}", "set BRIEFQA_CHROMA_URL to http://HOST:PORT, e.g. http://127.0.0.1:8000")
+        try:  # chromadb's HTTP client has no timeout and sends its first request while being built: check first
+            httpx.get(f"{parts.scheme}://{parts.netloc}/api/v2/heartbeat", timeout=timeout_s).raise_for_status()
+            client = chromadb.HttpClient(
+                host=parts.hostname, port=port, ssl=parts.scheme == "https", settings=ChromaSettings(anonymized_telemetry=False)
+            )
+        except (httpx.HTTPError, ValueError) as err:  # chromadb says ValueError("Could not connect to a Chroma server")
+            raise _unreachable(url, err, timeout_s) from None
+        client._server._session.timeout = httpx.Timeout(timeout_s)  # noqa: SLF001 - chromadb has no setting for it
+        return cls(_Remote(client, url, timeout_s), embedder_name)
 
     @classmethod
     def open(cls, path: Path, embedder_name: str) -> ChromaStore:
@@ -172,3 +203,45 @@ def _stored_article(aid: str, text: str, meta: dict) -> StoredArticle:  # noqa: 
 
 def _chunk(cid: str, text: str, meta: dict) -> Chunk:  # noqa: ANN001 - chroma metadata
     return Chunk(cid, meta["article_id"], int(meta["start"]), int(meta["end"]), text, tuple(json.loads(meta["sentences"])))
+
+
+def open_chroma(settings: Settings, embedder_name: str) -> ChromaStore:
+    """The Chroma server ``settings.chroma_url`` names, else the embedded store in the data dir."""
+    if settings.chroma_url:
+        return ChromaStore.connect(settings.chroma_url, embedder_name, timeout_s=settings.chroma_timeout_s)
+    return ChromaStore.open(settings.chroma_dir, embedder_name)
+
+
+class _Remote:
+    """A chromadb client or collection on a server: a request that fails or times out becomes a ``BriefQAError``."""
+
+    def __init__(self, target: object, url: str, timeout_s: float) -> None:
+        self._target, self._url, self._timeout_s = target, url, timeout_s
+
+    def __getattr__(self, name: str) -> object:
+        attr = getattr(self._target, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args: object, **kwargs: object) -> object:
+            import httpx
+            from chromadb.api.models.Collection import Collection
+
+            try:
+                result = attr(*args, **kwargs)
+            except httpx.TransportError as err:
+                raise _unreachable(self._url, err, self._timeout_s) from None
+            return _Remote(result, self._url, self._timeout_s) if isinstance(result, Collection) else result
+
+        return call
+
+
+def _unreachable(url: str, err: Exception, timeout_s: float) -> BriefQAError:
+    import httpx
+
+    why = f"no answer within {timeout_s:g} s" if isinstance(err, httpx.TimeoutException) else (str(err) or type(err).__name__)
+    return BriefQAError(
+        f"cannot reach the Chroma server at {url} ({why})",
+        "start it (chroma run --path DIR --host HOST --port PORT), correct BRIEFQA_CHROMA_URL, "
+        "or unset it to use the store in the data dir",
+    )

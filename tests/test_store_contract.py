@@ -1,8 +1,9 @@
-"""The contract every ``Store`` implementation passes (in-memory and embedded Chroma)."""
+"""The contract every ``Store`` implementation passes: in-memory, embedded Chroma, and a real Chroma server
+(``chroma run`` on loopback, started by the ``chroma_server`` fixture in conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -32,18 +33,22 @@ ALLY = "Russia and Iran are not allies in Syria, Ryabkov said. The ambassador ca
 OIL = "Oil prices rose sharply on Monday. Traders blamed the cold weather. Stocks fell."
 
 
-def _memory(tmp_path: Path) -> Store:
-    return MemoryStore()
+@pytest.fixture(params=["memory", "chroma", "chroma-server"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    if request.param == "memory":
+        return MemoryStore()
+    if request.param == "chroma":
+        return ChromaStore.open(tmp_path / "chroma", EMB.name)
+    return ChromaStore.connect(request.getfixturevalue("chroma_url"), EMB.name)
 
 
-def _chroma(tmp_path: Path) -> Store:
-    return ChromaStore.open(tmp_path / "chroma", EMB.name)
-
-
-@pytest.fixture(params=[_memory, _chroma], ids=["memory", "chroma"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    factory: Callable[[Path], Store] = request.param
-    yield factory(tmp_path)
+@pytest.fixture(params=["chroma", "chroma-server"])
+def reopen(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[str], ChromaStore]:
+    """Opens the same Chroma store again (a new client each time for the embedded one)."""
+    if request.param == "chroma":
+        return lambda embedder: ChromaStore.open(tmp_path / "c", embedder)
+    url = request.getfixturevalue("chroma_url")
+    return lambda embedder: ChromaStore.connect(url, embedder)
 
 
 def test_add_then_read_back(store: Store) -> None:
@@ -95,14 +100,13 @@ def test_repair_purges_chunks_of_an_uncommitted_article(store: Store) -> None:
     assert store.chunks() == [] and store.article_ids() == []
 
 
-def test_chroma_refuses_another_embedder(tmp_path: Path) -> None:
-    ChromaStore.open(tmp_path / "c", "hash-384")
+def test_chroma_refuses_another_embedder(reopen: Callable[[str], ChromaStore]) -> None:
+    reopen("hash-384")
     with pytest.raises(BriefQAError, match="embedder"):
-        ChromaStore.open(tmp_path / "c", "all-MiniLM-L6-v2")
+        reopen("all-MiniLM-L6-v2")
 
 
-def test_chroma_persists_across_reopen(tmp_path: Path) -> None:
+def test_chroma_persists_across_reopen(reopen: Callable[[str], ChromaStore]) -> None:
     entry, chunks, cv, sv = make_entry(ALLY, "ally")
-    ChromaStore.open(tmp_path / "c", EMB.name).add(entry, chunks, cv, sv)
-    again = ChromaStore.open(tmp_path / "c", EMB.name)
-    assert again.get(entry.article.id) == entry
+    reopen(EMB.name).add(entry, chunks, cv, sv)
+    assert reopen(EMB.name).get(entry.article.id) == entry
