@@ -4,8 +4,9 @@
     briefqa index list
     briefqa ask "Did Russia call Iran an ally?" [--json]
     briefqa eval eval/seed_dev.jsonl
-    briefqa serve [--host 127.0.0.1] [--port 7860]   # the chat page
+    briefqa serve [--host 127.0.0.1] [--port 7860] [--auth user:password]   # the chat page
 
+``BRIEFQA_CHROMA_URL`` switches every command from the embedded store to a Chroma server.
 Every user-facing error prints one line ("error: cause. Fix: …") and exits with status 2.
 """
 
@@ -14,12 +15,18 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from index.errors import BriefQAError
 from index.settings import Settings
+
+if TYPE_CHECKING:
+    from index.embed import Embedder
+    from index.pipeline import Indexer
+    from index.store import Store
+    from qa.answer import Assistant
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Question answering over news briefings, with verified quotes.")
 index_app = typer.Typer(no_args_is_help=True, help="Add, list and remove indexed briefings.")
@@ -29,16 +36,41 @@ DataDir = Annotated[Optional[Path], typer.Option("--data-dir", help="Index direc
 Generator = Annotated[Optional[str], typer.Option("--generator", help="local | extractive | openai | ollama (env BRIEFQA_GENERATOR).")]
 
 
-def _settings(data_dir: Path | None, generator: str | None = None) -> Settings:
+def _settings(data_dir: Path | None, generator: str | None = None, auth: str | None = None) -> Settings:
     overrides: dict[str, object] = {}
     if data_dir is not None:
         overrides["data_dir"] = data_dir
     if generator is not None:
         overrides["generator"] = generator
+    if auth is not None:
+        overrides["auth"] = auth
     try:
         return Settings(**overrides)
     except ValueError as err:
         raise BriefQAError(f"invalid setting: {err.errors()[0]['msg'] if hasattr(err, 'errors') else err}", "see briefqa --help") from None
+
+
+def _open(settings: Settings, *, create: bool) -> tuple[Embedder, Store]:
+    """The embedder and the store (embedded, or the Chroma server at BRIEFQA_CHROMA_URL) that settings name."""
+    from index.embed import make_embedder
+    from qa.service import open_index
+
+    embedder = make_embedder(settings)
+    return embedder, open_index(settings, embedder, create=create)
+
+
+def _indexer(settings: Settings) -> Indexer:
+    from index.pipeline import Indexer
+
+    embedder, store = _open(settings, create=True)
+    return Indexer(settings, store=store, embedder=embedder)
+
+
+def _assistant(settings: Settings) -> Assistant:
+    from qa.answer import Assistant
+
+    embedder, store = _open(settings, create=False)
+    return Assistant(settings, store=store, embedder=embedder)
 
 
 @index_app.command("add")
@@ -48,9 +80,7 @@ def index_add(paths: Annotated[list[Path], typer.Argument(help="Files or directo
     Exit status 1 when any file was rejected (the others are still indexed)."""
     from tqdm import tqdm
 
-    from index.pipeline import Indexer
-
-    indexer = Indexer(_settings(data_dir))
+    indexer = _indexer(_settings(data_dir))
     with tqdm(total=0, unit="file", desc="indexing", file=sys.stderr, disable=None) as bar:
 
         def progress(done: int, total: int, path: str) -> None:
@@ -71,11 +101,8 @@ def index_add(paths: Annotated[list[Path], typer.Argument(help="Files or directo
 @index_app.command("list")
 def index_list(data_dir: DataDir = None) -> None:
     """List indexed articles: id, chunks, date, source, title."""
-    from index.embed import make_embedder
-    from index.pipeline import open_store
-
     settings = _settings(data_dir)
-    store = open_store(settings, make_embedder(settings), create=False)
+    _, store = _open(settings, create=False)
     entries = sorted(store.articles(), key=lambda e: (e.article.published or "", e.article.title))
     for e in entries:
         a = e.article
@@ -86,9 +113,7 @@ def index_list(data_dir: DataDir = None) -> None:
 @index_app.command("remove")
 def index_remove(article_id: Annotated[str, typer.Argument(help="Article id (a unique prefix is enough).")], data_dir: DataDir = None) -> None:
     """Remove an article and every chunk of it."""
-    from index.pipeline import Indexer
-
-    removed = Indexer(_settings(data_dir)).remove(article_id)
+    removed = _indexer(_settings(data_dir)).remove(article_id)
     typer.echo(f"removed {removed.article.id}  {removed.chunks} chunks  {removed.article.title}")
 
 
@@ -100,10 +125,9 @@ def ask(
     generator: Generator = None,
 ) -> None:
     """Answer a question with verified quotes from the indexed briefings."""
-    from qa.answer import Assistant
     from qa.records import Answer, answer_json
 
-    assistant = Assistant(_settings(data_dir, generator))
+    assistant = _assistant(_settings(data_dir, generator))
     final: Answer | None = None
     shown = 0
     for item in assistant.ask_stream(question):
@@ -143,11 +167,10 @@ def eval_cmd(
     fail_under: Annotated[float, typer.Option(help="Exit 1 when the share correct is below this.")] = 0.0,
 ) -> None:
     """Score answers on a question set: correctness, refusals, verified quotes, gold overlap, latency."""
-    from qa.answer import Assistant
     from qa.evaluate import load_items, render, run_eval
 
     items = load_items(file)
-    assistant = Assistant(_settings(data_dir, generator))
+    assistant = _assistant(_settings(data_dir, generator))
     summary = run_eval(items, assistant.ask, assistant.retriever.store)
     typer.echo(render(summary))
     if items and summary.correct / len(items) < fail_under:
@@ -156,19 +179,22 @@ def eval_cmd(
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to bind; 0.0.0.0 exposes the page to the network.")] = "127.0.0.1",
+    host: Annotated[str, typer.Option(help="Interface to bind; any other than loopback (e.g. 0.0.0.0) needs --auth.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port of the page.")] = 7860,
+    auth: Annotated[Optional[str], typer.Option(help="user:password for the page (env BRIEFQA_AUTH, which ps cannot show).")] = None,
     data_dir: DataDir = None,
     generator: Generator = None,
 ) -> None:
     """Open the chat page: streamed answers, clickable quotes, briefing upload. Blocks until Ctrl+C."""
     try:
-        from ui.app import serve as serve_page
+        from ui.app import login, serve as serve_page
     except ImportError as err:
         raise BriefQAError(f"the chat page needs gradio ({err})", "pip install -e '.[ui]' (scripts/setup.sh does it)") from None
     from qa.service import BriefingService
 
-    serve_page(BriefingService(_settings(data_dir, generator)), host, port)
+    settings = _settings(data_dir, generator, auth)
+    login(host, settings.auth.get_secret_value())  # refuse an exposed page before loading anything
+    serve_page(BriefingService(settings), host, port)
 
 
 def main() -> None:

@@ -7,7 +7,11 @@ The app runs an extractive service (hash embedder, no LLM), so answers take mill
 from __future__ import annotations
 
 import json
+import os
+import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,11 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import httpx
 import pytest
 from gradio_client import Client, handle_file
+from pydantic import SecretStr
 
 from index.errors import BriefQAError
-from index.records import Article
+from index.records import Article, FileResult
 from index.settings import Settings
 from qa.records import Answer, Citation, Timings
 from qa.service import BriefingService
@@ -147,6 +153,102 @@ def test_busy_port_is_a_one_line_user_error(service: BriefingService) -> None:
         s.listen()
         with pytest.raises(BriefQAError, match=r"cannot listen on 127\.0\.0\.1:\d+.*Fix: pick another port"):
             serve(service, "127.0.0.1", s.getsockname()[1], block=False)
+
+
+# --- exposure: bind address, password, upload limits and names --------------------------------------
+
+
+def test_serving_beyond_loopback_needs_a_password(service: BriefingService) -> None:
+    port = free_port()
+    for host in ("0.0.0.0", "::", "192.0.2.7"):
+        with pytest.raises(BriefQAError, match=rf"^refusing to serve on {re.escape(host)} without a password .*Fix: add --auth"):
+            serve(service, host, port, block=False)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", port))  # nothing was started on it
+    proc = subprocess.run([sys.executable, "-c", "from qa.cli import main; main()", "serve", "--host", "0.0.0.0", "--port", str(port)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120, env={**os.environ, "BRIEFQA_AUTH": ""})
+    assert proc.returncode == 2 and proc.stderr.startswith("error: refusing to serve on 0.0.0.0 without a password"), proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    with pytest.raises(BriefQAError, match="not user:password"):
+        serve(BriefingService(service.settings.model_copy(update={"auth": SecretStr("nopassword")}), generator=None), "0.0.0.0", port,
+              block=False)
+
+
+def test_a_password_protects_the_page(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", embedder="hash", min_evidence_score=0.0, auth=SecretStr("ana:s3cret:x"))
+    service = BriefingService(settings, generator=None)
+    service.add([ROOT / "briefings"])
+    demo = serve(service, "127.0.0.1", free_port(), block=False)
+    try:
+        with pytest.raises(Exception, match="(?i)login|auth|401|403"):
+            Client(demo.local_url, verbose=False).predict(ALLY, api_name="/ask")
+        assert httpx.get(f"{demo.local_url}gradio_api/info").status_code in (401, 403)
+        _, answer, _ = ask(Client(demo.local_url, verbose=False, auth=("ana", "s3cret:x")), ALLY)
+        assert answer is not None and answer["citations"]
+    finally:
+        demo.close()
+
+
+def test_uploads_are_kept_in_the_data_dir_under_their_names_never_overwritten(app: gr.Blocks, service: BriefingService,
+                                                                            tmp_path: Path) -> None:
+    client = Client(app.local_url, verbose=False)
+    uploads = service.settings.data_dir / "uploads"
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir(), second.mkdir()
+    (first / "note.txt").write_text("First Note\n\nThe envoy said the talks went well.\n", encoding="utf-8")
+    (second / "note.txt").write_text("Second Note\n\nThe envoy said the talks failed.\n", encoding="utf-8")
+    (first / "empty.txt").write_bytes(b"")
+    results, _, _ = client.predict([handle_file(first / "note.txt"), handle_file(first / "empty.txt")], api_name="/add_files")
+    assert {row[0]: row[1] for row in results["data"]} == {"note.txt": "added", "empty.txt": "rejected"}
+    results, _, _ = client.predict([handle_file(second / "note.txt")], api_name="/add_files")
+    assert [row[:2] for row in results["data"]] == [["note-2.txt", "added"]]
+    results, _, _ = client.predict([handle_file(first / "note.txt")], api_name="/add_files")  # the same file again
+    assert [row[:2] for row in results["data"]] == [["note.txt", "unchanged"]]
+    assert sorted(p.name for p in uploads.iterdir()) == ["note-2.txt", "note.txt"]  # the rejected copy was removed
+    assert (uploads / "note.txt").read_bytes() == (first / "note.txt").read_bytes()
+    assert {e.article.path for e in service.briefings()} >= {str(uploads / "note.txt"), str(uploads / "note-2.txt")}
+
+
+def test_path_traversal_in_an_upload_name_stays_in_the_uploads_dir(app: gr.Blocks, service: BriefingService,
+                                                                   tmp_path: Path) -> None:
+    body = b"Escape Attempt\n\nThe file tried to leave its folder but stayed inside it.\n"
+    names = ["../../etc/passwd.txt", "../../../../tmp/evil.txt", "..\\..\\win.txt", ".hidden.md"]
+
+    def add_files(names: list[str]) -> str:
+        """Upload files under ``names`` (raw HTTP, as a hostile client would) and index them; the event stream."""
+        files = [("files", (name, body + name.encode(), "text/plain")) for name in names]
+        stored = httpx.post(f"{app.local_url}gradio_api/upload", files=files, timeout=30).json()
+        data = [[{"path": path, "orig_name": name, "meta": {"_type": "gradio.FileData"}} for path, name in zip(stored, names)]]
+        event = httpx.post(f"{app.local_url}gradio_api/call/add_files", json={"data": data}, timeout=30).json()["event_id"]
+        return httpx.get(f"{app.local_url}gradio_api/call/add_files/{event}", timeout=60).text
+
+    assert "event: error" in add_files(["../../etc/passwd"])  # no allowed extension: Gradio refuses it before our code
+    stream = add_files(names)
+    results = json.loads(stream.split("event: complete\ndata: ", 1)[1].splitlines()[0])[0]
+    rows = {row[0]: row[1] for row in results["data"]}
+    uploads = service.settings.data_dir / "uploads"
+    assert rows == {"passwd.txt": "added", "evil.txt": "added", "win.txt": "added", "hidden.md": "added"}
+    assert sorted(p.name for p in uploads.iterdir()) == sorted(rows)
+    assert all(not name.startswith(".") and "/" not in name and "\\" not in name for name in rows)
+    assert not (Path("/tmp") / "evil.txt").exists() and not (tmp_path.parent / "etc").exists()
+    assert all(str(uploads) == str(Path(e.article.path or "").parent) for e in service.briefings() if "Escape" in e.article.title)
+
+
+def test_upload_size_limit_is_enforced_by_gradio_and_by_the_service(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", embedder="hash", max_upload_mb=0.01)  # 10 KiB
+    service = BriefingService(settings, generator=None)
+    big = tmp_path / "big.txt"
+    big.write_text("Big Note\n\n" + "The envoy said the talks went well. " * 600, encoding="utf-8")  # 21 KB
+    [row] = service.add_uploads([big])
+    assert row == FileResult("big.txt", "rejected", "file is 0.0 MB, over the 0.01 MB upload limit (BRIEFQA_MAX_UPLOAD_MB)")
+    assert not (settings.data_dir / "uploads").exists() or not any((settings.data_dir / "uploads").iterdir())
+    demo = serve(service, "127.0.0.1", free_port(), block=False)
+    try:
+        response = httpx.post(f"{demo.local_url}gradio_api/upload", files=[("files", ("big.txt", big.read_bytes()))], timeout=30)
+        assert response.status_code == 413 and "File size exceeded maximum allowed size of 10485 bytes" in response.text
+    finally:
+        demo.close()
+    assert service.briefings() == []
 
 
 # --- rendering -------------------------------------------------------------------------------------

@@ -4,6 +4,10 @@ Chat tab: streamed answers with a verdict badge, ``[n]`` markers and numbered qu
 a card or marker opens the article beside the chat with exactly the quoted span highlighted.
 Briefings tab: list, upload, remove. Every model-using event shares one queue slot.
 
+Exposure: the page binds 127.0.0.1 unless told otherwise, and refuses any other address without a
+password (``--auth user:password`` or ``BRIEFQA_AUTH``). Uploads are capped at ``max_upload_mb`` (by
+Gradio and again by the service) and copied into ``<data dir>/uploads/`` under sanitised names.
+
     from index.settings import Settings
     from qa.service import BriefingService
     from ui.app import serve
@@ -16,6 +20,7 @@ the string, not a dict: the client would take the citations' ``path`` keys for f
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 
@@ -171,13 +176,13 @@ def build_app(service: BriefingService) -> gr.Blocks:
                 for e in service.briefings()]
 
     def add_files(paths: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
-        """Index uploaded files; one result row per file (added / unchanged / skipped / rejected)."""
+        """Index uploaded files (kept in the data dir); one result row per file (added / unchanged / skipped / rejected)."""
         def on_progress(done: int, total: int, path: str) -> None:
             progress((done, total), desc=f"indexing {Path(path).name}")
 
         results: list[FileResult] = []
         try:
-            results = service.add(paths or [], on_progress)
+            results = service.add_uploads(paths or [], on_progress)
         except BriefQAError as err:
             gr.Warning(str(err))
         return _rows(results), briefings(), None
@@ -244,11 +249,15 @@ def build_app(service: BriefingService) -> gr.Blocks:
 
 
 def serve(service: BriefingService, host: str = "127.0.0.1", port: int = 7860, *, block: bool = True) -> gr.Blocks:
-    """Launch the page (one model run at a time, others queue); print its URL; block unless ``block=False``."""
+    """Launch the page (one model run at a time, others queue); print its URL; block unless ``block=False``.
+
+    A non-loopback ``host`` needs the ``auth`` setting ("user:password"); without it nothing is started.
+    """
+    auth = login(host, service.settings.auth.get_secret_value())
     demo = build_app(service).queue(default_concurrency_limit=1)
     try:
         demo.launch(server_name=host, server_port=port, prevent_thread_lock=True, quiet=True, show_error=False, css=CSS,
-                    footer_links=["api"], max_file_size="50mb")
+                    footer_links=["api"], max_file_size=int(service.settings.max_upload_mb * 1024 * 1024), auth=auth)
     except OSError:
         raise BriefQAError(f"cannot listen on {host}:{port} (port in use, or not an address of this machine)",
                            "pick another port with --port, or stop the other server") from None
@@ -256,3 +265,34 @@ def serve(service: BriefingService, host: str = "127.0.0.1", port: int = 7860, *
     if block:
         demo.block_thread()
     return demo
+
+
+def login(host: str, auth: str) -> tuple[str, str] | None:
+    """Gradio's ``auth`` for serving on ``host``: optional on loopback, required anywhere else.
+
+    >>> login("127.0.0.1", ""), login("0.0.0.0", "ana:s3cret")
+    (None, ('ana', 's3cret'))
+    """
+    user, colon, password = auth.partition(":")
+    if auth and not (user and colon and password):
+        raise BriefQAError("the password setting is not user:password", "pass --auth user:password or set BRIEFQA_AUTH=user:password")
+    if not auth and not is_loopback(host):
+        raise BriefQAError(
+            f"refusing to serve on {host} without a password (anyone who can reach it could read and change the index)",
+            "add --auth user:password (or set BRIEFQA_AUTH=user:password), or serve on 127.0.0.1",
+        )
+    return (user, password) if auth else None
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost`` or a loopback address (127.0.0.0/8, ::1); "0.0.0.0" means every interface.
+
+    >>> [is_loopback(h) for h in ("127.0.0.1", "localhost", "::1", "0.0.0.0", "", "192.168.1.5", "example.org")]
+    [True, True, True, False, False, False, False]
+    """
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
