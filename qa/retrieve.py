@@ -36,6 +36,7 @@ from qa.speaker import Speaker, attribute
 
 RRF_K = 60
 RECENCY_BONUS = 0.1  # added to the newest candidate article's sentences on a "latest" question
+RELEVANT_SHARE = 0.5  # a chunk below this share of the best fused score never displaces a capped article's chunk
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’-]+")
 _LATEST = re.compile(
     r"\b(?:latest|newest|most\s+recent(?:ly)?|current(?:ly)?|now|nowadays|as\s+of\s+(?:now|today)|at\s+present"
@@ -97,20 +98,24 @@ def diversify(
     ranked: Sequence[tuple[Chunk, float]], limit: int, per_article: int, groups: Syndication | None = None
 ) -> list[tuple[Chunk, float]]:
     """The first ``limit`` of the ranking, at most ``per_article`` chunks of one article while
-    other articles have candidates left; remaining slots are filled in rank order.
+    other articles have relevant candidates left (fused score at least ``RELEVANT_SHARE`` of the
+    best); remaining slots are filled in rank order.
 
     With ``groups``, near-duplicate articles count as one article, and a chunk whose statements all
     appear in chunks already chosen from its group is skipped.
 
     >>> from index.records import Chunk
-    >>> ranked = [(Chunk(f"{a}:c{i}", a, 0, 1, ""), 1.0) for a, i in [("a", 0), ("a", 1), ("a", 2), ("b", 0)]]
+    >>> ranked = [(Chunk(f"{a}:c{i}", a, 0, 1, ""), s) for a, i, s in [("a", 0, 1.0), ("a", 1, 0.9), ("a", 2, 0.8), ("b", 0, 0.6)]]
     >>> [c.id for c, _ in diversify(ranked, 3, 1)]
     ['a:c0', 'b:c0', 'a:c1']
+    >>> [c.id for c, _ in diversify(ranked[:3] + [(Chunk("c:c0", "c", 0, 1, ""), 0.3)], 3, 1)]
+    ['a:c0', 'a:c1', 'a:c2']
     """
     capped: list[tuple[Chunk, float]] = []
     overflow: list[tuple[Chunk, float]] = []
     counts: dict[str, int] = {}
     covered: dict[str, set[str]] = {}
+    floor = RELEVANT_SHARE * ranked[0][1] if ranked else 0.0
     for item in ranked:
         if len(capped) == limit:
             break
@@ -118,7 +123,7 @@ def diversify(
         keys = groups.statements(item[0]) if groups else set()
         if keys and keys <= covered.get(group, set()):
             continue
-        if counts.get(group, 0) < per_article:
+        if counts.get(group, 0) < per_article and item[1] >= floor:
             capped.append(item)
             covered.setdefault(group, set()).update(keys)
         else:

@@ -125,9 +125,17 @@ def test_a_changed_fact_in_a_copy_is_not_hidden(syndicated: Retriever) -> None:
 
 def test_copies_do_not_take_the_slots_of_other_articles(tmp_path: Path) -> None:
     copy = STORY + "\n\nThis article first appeared in the Harbour Times."
-    r = index(tmp_path, (copy, "5 March 2025", "copy"), (STORY, "3 March 2025", "original"), (OTHER, None, "other"), top_chunks=2)
-    passages = r.retrieve("When will the River Harl flood barrier open, council leader?").passages
+    other = "The River Harl flood barrier will not open in June, the chief inspector of the rivers authority said."
+    r = index(tmp_path, (copy, "5 March 2025", "copy"), (STORY, "3 March 2025", "original"), (other, None, "other"), top_chunks=2)
+    passages = r.retrieve("What did council leader Maria Okafor say about when the flood barrier will open?").passages
     assert [r.article(p.chunk.article_id)[0].article.title for p in passages][1:] == ["other"]  # one slot for the story
+
+
+def test_an_unrelated_article_does_not_take_a_slot_from_a_relevant_one(tmp_path: Path) -> None:
+    more = "\n\n".join(f"Harwick council said flood barrier gate number {i} on the River Harl passed its test." for i in range(1, 9))
+    r = index(tmp_path, (STORY + "\n\n" + more, "3 March 2025", "barrier"), (OTHER, None, "rowing"), top_chunks=2)
+    passages = r.retrieve("When will the River Harl flood barrier built by Dunmore Engineering open?").passages
+    assert [r.article(p.chunk.article_id)[0].article.title for p in passages] == ["barrier", "barrier"]
 
 
 def test_diversify_counts_a_group_once_and_skips_repeated_chunks() -> None:
