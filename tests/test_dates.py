@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -129,3 +130,16 @@ def test_parsing_stays_fast_on_long_values() -> None:
 def test_one_day_apart_dates_sort_as_strings() -> None:
     day = date(2025, 12, 31)
     assert parse_date(day.strftime("%d %B %Y")) < parse_date((day + timedelta(days=1)).strftime("%d %B %Y"))  # type: ignore[operator]
+
+
+def test_quote_cards_and_the_viewer_show_the_published_date() -> None:
+    from qa.records import Citation
+    from ui.render import article_html, card_html
+
+    a = Article.create(title="Barrier", text="It will open in June.", source="Harbour Times", published="2025-03-03")
+    c = Citation(n=1, article_id=a.id, title=a.title, source=a.source, published=a.published, path=None, start=0, end=20,
+                 quote="It will open in June", speaker=None, verified=True)
+    card = card_html(c, 0, "cite")
+    assert 'Barrier · Harbour Times · <time class="qa-date" datetime="2025-03-03">3 Mar 2025</time>' in card
+    assert '<span class="qa-date">undated</span>' in card_html(replace(c, published=None), 0, "cite")
+    assert "Harbour Times · <time class=\"qa-date\" datetime=\"2025-03-03\">3 Mar 2025</time> · chars 0–20" in article_html(a, 0, 20)

@@ -11,11 +11,14 @@ carry the class ``qa-go`` plus ``qa-go-{kind}-{turn}-{n}``, which the page's cli
 True
 >>> badge("mixed")
 '<span class="qa-badge qa-mixed">Both sides</span>'
+
+Every quote card and the viewer show the article's published date (``date_html``), or "undated".
 """
 
 from __future__ import annotations
 
 import re
+from datetime import date
 from html import escape
 
 from index.records import Article
@@ -84,13 +87,30 @@ def _who(c: Citation) -> str:
     return f"{escape(c.speaker)}, {escape(c.role)}" if c.role else escape(c.speaker)
 
 
+def date_html(published: str | None) -> str:
+    """The published date as a ``<time>`` element ("3 Mar 2025"); "undated" when unknown.
+
+    >>> date_html("2025-03-03")
+    '<time class="qa-date" datetime="2025-03-03">3 Mar 2025</time>'
+    >>> date_html(None), date_html("spring <2019>")
+    ('<span class="qa-date">undated</span>', '<span class="qa-date">spring &lt;2019&gt;</span>')
+    """
+    if not published:
+        return '<span class="qa-date">undated</span>'
+    try:
+        day = date.fromisoformat(published)
+    except ValueError:  # an index built before dates were parsed may hold the raw text
+        return f'<span class="qa-date">{escape(published)}</span>'
+    return f'<time class="qa-date" datetime="{day.isoformat()}">{day.day} {day.strftime("%b %Y")}</time>'
+
+
 def card_html(c: Citation, turn: int, kind: str) -> str:
     """One numbered quote card; ``kind`` is ``cite`` (a citation) or ``related`` (a refusal's passage)."""
     tags = [STANCE_LABELS[c.stance]] if c.stance in STANCE_LABELS else []
     if not c.verified:
         tags.append("unverified")
     tag_html = "".join(f'<span class="qa-tag">{t}</span>' for t in tags)
-    meta = " · ".join(escape(x) for x in (c.title, c.source or "", c.published or "undated") if x)
+    meta = " · ".join([escape(x) for x in (c.title, c.source or "") if x] + [date_html(c.published)])
     return (
         f'<div class="qa-card {_target(kind, turn, c.n)}" role="button" tabindex="0" title="Show in the article">'
         f'<div class="qa-card-top"><span class="qa-n">{c.n}</span><span class="qa-who">{_who(c)}</span>{tag_html}</div>'
@@ -123,7 +143,8 @@ def article_html(article: Article, start: int, end: int, label: str = "") -> str
     ``label`` (already HTML) goes above the title, e.g. which quote is shown.
     """
     text = article.text
-    meta = " · ".join(escape(x) for x in (article.source or "", article.published or "undated", f"chars {start}–{end}") if x)
+    source = [escape(article.source)] if article.source else []
+    meta = " · ".join([*source, date_html(article.published), f"chars {start}–{end}"])
     body = f'{escape(text[:start])}<mark id="hl">{escape(text[start:end])}</mark>{escape(text[end:])}'
     top = f'<div class="qa-label">{label}</div>' if label else ""
     return (
