@@ -13,7 +13,7 @@ to download a model): ``articles`` (document = cleaned text; vector = mean of it
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -86,26 +86,56 @@ class ChromaStore:
     def add(
         self, entry: StoredArticle, chunks: Sequence[Chunk], chunk_vectors: np.ndarray, sentence_vectors: np.ndarray
     ) -> None:
-        aid = entry.article.id
+        self.add_many([(entry, chunks, chunk_vectors, sentence_vectors)])
+
+    def add_many(self, items: Sequence[tuple[StoredArticle, Sequence[Chunk], np.ndarray, np.ndarray]]) -> None:
+        """Several articles in few upserts (each round trip costs ~20 ms): all chunks, all sentences, then the records."""
+        if not items:
+            return
+        chunks = [c for _, cs, _, _ in items for c in cs]
+        chunk_vecs = np.concatenate([np.asarray(cv, np.float32) for _, _, cv, _ in items])
         for lo in range(0, len(chunks), self._batch):
             part = chunks[lo : lo + self._batch]
             self._chunks.upsert(
                 ids=[c.id for c in part],
-                embeddings=chunk_vectors[lo : lo + self._batch],
+                embeddings=chunk_vecs[lo : lo + self._batch],
                 documents=[c.text for c in part],
-                metadatas=[{"article_id": aid, "start": c.start, "end": c.end, "sentences": json.dumps(c.sentence_ids)} for c in part],
+                metadatas=[{"article_id": c.article_id, "start": c.start, "end": c.end, "sentences": json.dumps(c.sentence_ids)} for c in part],
             )
-        sents = entry.sentences
+        sents = [s for e, _, _, _ in items for s in e.sentences]
+        sent_vecs = np.concatenate([np.asarray(sv, np.float32) for _, _, _, sv in items])
         for lo in range(0, len(sents), self._batch):
             part = sents[lo : lo + self._batch]
             self._sentences.upsert(
-                ids=[s.id for s in part],
-                embeddings=sentence_vectors[lo : lo + self._batch],
-                metadatas=[{"article_id": aid} for _ in part],
+                ids=[s.id for s in part], embeddings=sent_vecs[lo : lo + self._batch], metadatas=[{"article_id": s.article_id} for s in part]
             )
-        centroid = chunk_vectors.mean(axis=0)
-        centroid = centroid / max(float(np.linalg.norm(centroid)), 1e-12)
-        self._articles.upsert(ids=[aid], embeddings=[centroid], documents=[entry.article.text], metadatas=[_article_meta(entry)])
+        centroids = np.stack([np.asarray(cv, np.float32).mean(axis=0) for _, _, cv, _ in items])
+        centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
+        for lo in range(0, len(items), self._batch):
+            part = items[lo : lo + self._batch]
+            self._articles.upsert(
+                ids=[e.article.id for e, _, _, _ in part],
+                embeddings=centroids[lo : lo + self._batch],
+                documents=[e.article.text for e, _, _, _ in part],
+                metadatas=[_article_meta(e) for e, _, _, _ in part],
+            )
+
+    def paths(self, only: Iterable[str] | None = None) -> dict[str, str]:
+        """``{path: article_id}`` from the article metadata (texts are not read); only ``only``'s paths if given."""
+        if only is None:
+            return {m["path"]: i for got in self._paged(self._articles, ["metadatas"]) for i, m in zip(got["ids"], got["metadatas"]) if m.get("path")}
+        wanted, found = sorted(set(only)), {}
+        for lo in range(0, len(wanted), 500):
+            got = self._articles.get(where={"path": {"$in": wanted[lo : lo + 500]}}, include=["metadatas"])
+            found.update({m["path"]: i for i, m in zip(got["ids"], got["metadatas"])})
+        return found
+
+    def existing(self, article_ids: Iterable[str]) -> set[str]:
+        """The ones of ``article_ids`` that are stored (one id lookup per page, no texts)."""
+        wanted, out = sorted(set(article_ids)), set()
+        for lo in range(0, len(wanted), self._batch):
+            out.update(self._articles.get(ids=wanted[lo : lo + self._batch], include=[])["ids"])
+        return out
 
     def remove(self, article_id: str) -> int:
         self._articles.delete(ids=[article_id])
@@ -121,11 +151,11 @@ class ChromaStore:
         return _stored_article(got["ids"][0], got["documents"][0], got["metadatas"][0])
 
     def articles(self) -> list[StoredArticle]:
-        got = self._articles.get(include=["documents", "metadatas"])
-        return [_stored_article(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
+        rows = self._paged(self._articles, ["documents", "metadatas"])
+        return [_stored_article(i, d, m) for got in rows for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
 
     def article_ids(self) -> list[str]:
-        return list(self._articles.get(include=[])["ids"])
+        return [i for got in self._paged(self._articles, []) for i in got["ids"]]
 
     def chunks(self) -> list[Chunk]:
         return list(self._iter_chunks())
@@ -154,18 +184,20 @@ class ChromaStore:
 
     def repair(self) -> int:
         listed = set(self.article_ids())
-        orphans = {c.article_id for c in self._iter_chunks()} - listed
-        sent_meta = self._sentences.get(include=["metadatas"])["metadatas"]
-        orphans |= {m["article_id"] for m in sent_meta} - listed
+        owners = {m["article_id"] for col in (self._chunks, self._sentences) for got in self._paged(col, ["metadatas"]) for m in got["metadatas"]}
+        orphans = owners - listed
         for aid in orphans:
             self.remove(aid)
         return len(orphans)
 
     def _iter_chunks(self) -> Iterator[Chunk]:
-        total = self._chunks.count()
-        for offset in range(0, total, self._batch):
-            got = self._chunks.get(include=["documents", "metadatas"], limit=self._batch, offset=offset)
+        for got in self._paged(self._chunks, ["documents", "metadatas"]):
             yield from (_chunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"]))
+
+    def _paged(self, collection, include: list[str]) -> Iterator[dict]:  # noqa: ANN001 - a chromadb Collection
+        """A whole collection, a page at a time (one unpaged get fails past SQLite's ~32k variables)."""
+        for offset in range(0, collection.count(), self._batch):
+            yield collection.get(include=include, limit=self._batch, offset=offset)
 
 
 def _article_meta(entry: StoredArticle) -> dict[str, str | int]:

@@ -10,8 +10,9 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -23,13 +24,16 @@ from index.embed import Embedder, make_embedder
 from index.errors import BriefQAError
 from index.load import iter_documents
 from index.lock import hold_writer_lock
-from index.records import Article, Chunk, FileResult
+from index.records import Article, Chunk, FileResult, RawDoc
 from index.sentences import sentences_of
 from index.settings import Settings
 from index.store import Store, StoredArticle
 
 Progress = Callable[[int, int, str], None]
-_EMBED_BATCH_SENTENCES = 256
+_WRITE_BATCH_SENTENCES = 1024  # sentences embedded and stored per batch (one upsert per collection)
+_LOOKUP_BLOCK = 256  # documents cleaned and looked up in the store at a time
+_ID_LENGTH = 16  # an article id: the first 16 hex digits of its content hash
+_CLEAN_MARKER = ".index-clean"  # present while no write is under way: opening skips the O(index) repair
 
 
 def open_store(settings: Settings, embedder: Embedder, *, create: bool) -> Store:
@@ -63,7 +67,11 @@ class Indexer:
         hold_writer_lock(self.settings.data_dir, "briefqa " + " ".join(sys.argv[1:3]) if sys.argv[1:] else "briefqa")
         self.embedder = embedder or make_embedder(self.settings)
         self.store = store or open_store(self.settings, self.embedder, create=True)
-        self.store.repair()
+        self._clean = self.settings.data_dir / _CLEAN_MARKER
+        if not self._clean.exists():  # the last writer stopped mid-write (or never said): purge orphans
+            self.store.repair()
+            self._clean.touch()
+        self._failed = False
         self._bm25: BM25Index | None = None
 
     @property
@@ -76,42 +84,72 @@ class Indexer:
     def add(self, paths: Iterable[str | Path], on_progress: Progress | None = None) -> list[FileResult]:
         """Index files/directories; one ``FileResult`` per file (or jsonl line), in input order."""
         results: list[FileResult] = []
-        pending: list[tuple[_Prepared, str | None]] = []
         docs = list(iter_documents(paths))
-        seen: dict[str, str] = {}
-        by_path = {e.article.path: e.article.id for e in self.store.articles()}
-        stored = set(by_path.values())
-        for done, doc in enumerate(docs, start=1):
-            if on_progress:
-                on_progress(done, len(docs), doc.path)
-            article = doc if isinstance(doc, FileResult) else clean(doc)
-            if isinstance(article, FileResult):
-                results.append(article)
-            elif article.id in seen or article.id in stored:
-                where = seen.get(article.id, "the index")
-                results.append(FileResult(article.path or "", "unchanged", f"same text already in {where}", article.id, article.title))
-            else:
-                seen[article.id] = article.path or ""
-                old = by_path.get(article.path)
-                pending.append((self._prepare(article), old))
-                if sum(len(p.entry.sentences) for p, _ in pending) >= _EMBED_BATCH_SENTENCES:
-                    results.extend(self._write(pending))
-                    pending = []
-        results.extend(self._write(pending))
-        if any(r.status == "added" for r in results):
-            self.refresh_bm25()
+        with self._writing():
+            self._add(docs, results, on_progress)
         return results
+
+    def _add(self, docs: Sequence[RawDoc | FileResult], results: list[FileResult], on_progress: Progress | None) -> None:
+        pending: list[tuple[_Prepared, str | None]] = []
+        pending_sentences = 0
+        change = _Change()
+        seen: dict[str, str] = {}
+        for lo in range(0, len(docs), _LOOKUP_BLOCK):
+            block = docs[lo : lo + _LOOKUP_BLOCK]
+            cleaned = [doc if isinstance(doc, FileResult) else clean(doc) for doc in block]
+            articles = [a for a in cleaned if isinstance(a, Article)]
+            # what the store already holds, from metadata, for this block only (never the whole index)
+            stored = self.store.existing(a.id for a in articles)
+            by_path = self.store.paths(a.path for a in articles if a.path)
+            for done, (doc, article) in enumerate(zip(block, cleaned, strict=True), start=lo + 1):
+                if on_progress:
+                    on_progress(done, len(docs), doc.path)
+                if isinstance(article, FileResult):
+                    results.append(article)
+                elif article.id in seen or article.id in stored:
+                    where = seen.get(article.id, "the index")
+                    results.append(FileResult(article.path or "", "unchanged", f"same text already in {where}", article.id, article.title))
+                else:
+                    seen[article.id] = article.path or ""
+                    old = by_path.get(article.path) if article.path else None
+                    pending.append((self._prepare(article), old))
+                    pending_sentences += len(pending[-1][0].entry.sentences)
+                    if pending_sentences >= _WRITE_BATCH_SENTENCES:
+                        results.extend(self._write(pending, change))
+                        pending, pending_sentences = [], 0
+        results.extend(self._write(pending, change))
+        if change.added or change.removed:
+            self._update_bm25(change)
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Around every change: the clean marker is absent while the store and BM25 may disagree, and stays
+        absent for good once a change failed midway (this process may have left orphans: the next open repairs)."""
+        self._clean.unlink(missing_ok=True)
+        try:
+            yield
+        except BaseException:
+            self._failed = True
+            raise
+        if not self._failed:
+            self._clean.touch()
 
     def remove(self, article_id: str) -> StoredArticle:
         """Remove an article (a unique id prefix is enough) with all its chunks."""
         entry = self.resolve(article_id)
-        self.store.remove(entry.article.id)
-        self.refresh_bm25()
+        _ = self.bm25  # loaded (checked against the store) before the store changes
+        with self._writing():
+            self.store.remove(entry.article.id)
+            self._update_bm25(_Change(removed=[entry.article.id]))
         return entry
 
     def resolve(self, prefix: str) -> StoredArticle:
         """The one stored article whose id starts with ``prefix``."""
-        matches = [a for a in self.store.article_ids() if a.startswith(prefix.strip())] if prefix.strip() else []
+        prefix = prefix.strip()
+        if len(prefix) == _ID_LENGTH and self.store.existing([prefix]):
+            matches = [prefix]  # a whole id: no need to list the index
+        else:
+            matches = [a for a in self.store.article_ids() if a.startswith(prefix)] if prefix else []
         if len(matches) != 1:
             cause = f"no article with id {prefix!r}" if not matches else f"{len(matches)} articles match {prefix!r}"
             raise BriefQAError(cause, "see the ids with: briefqa index list")
@@ -120,9 +158,23 @@ class Indexer:
         return entry
 
     def refresh_bm25(self) -> BM25Index:
+        """Rebuild BM25 from every stored chunk (the merge of the incremental scheme; O(index))."""
         ids = self.store.article_ids()
         index = BM25Index.build(self.store.chunks(), fingerprint(ids))
         index.save(self.settings.bm25_dir)
+        self._bm25 = index
+        return index
+
+    def _update_bm25(self, change: _Change) -> BM25Index:
+        """Apply a change to BM25 incrementally (delta + tombstones, logged on disk); rebuild when the
+        delta and tombstones outgrow ``settings.bm25_merge_ratio`` of the main index."""
+        ratio = self.settings.bm25_merge_ratio
+        main, delta, dead = self.bm25.pending
+        if len(change.added) + delta + dead > ratio * main:  # a merge is due anyway: skip the delta
+            return self.refresh_bm25()
+        index = self.bm25.updated(change.added, change.removed, directory=self.settings.bm25_dir)
+        if index.needs_merge(ratio):
+            return self.refresh_bm25()
         self._bm25 = index
         return index
 
@@ -133,26 +185,41 @@ class Indexer:
         )
         return _Prepared(StoredArticle(article, sentences, len(chunks)), chunks)
 
-    def _write(self, pending: Sequence[tuple[_Prepared, str | None]]) -> list[FileResult]:
-        """Embed the sentences of several articles at once, then store each article (record last)."""
+    def _write(self, pending: Sequence[tuple[_Prepared, str | None]], change: _Change) -> list[FileResult]:
+        """Embed the sentences of several articles at once, store them in one batch (records last),
+        then remove the older versions they replace; ``change`` collects what BM25 must take in."""
         if not pending:
             return []
+        _ = self.bm25  # loaded (checked against the store) before the store changes
         texts = [p.entry.article.text[s.start : s.end] for p, _ in pending for s in p.entry.sentences]
         vectors = self.embedder.embed(texts)
-        results, offset = [], 0
-        for prepared, old_id in pending:
+        items, offset = [], 0
+        for prepared, _ in pending:
             n = len(prepared.entry.sentences)
             sent_vecs = vectors[offset : offset + n]
             offset += n
             chunk_vecs = np.stack([_mean_unit(sent_vecs[list(c.sentence_ids)]) for c in prepared.chunks])
-            self.store.add(prepared.entry, prepared.chunks, chunk_vecs, sent_vecs)
+            items.append((prepared.entry, prepared.chunks, chunk_vecs, sent_vecs))
+        self.store.add_many(items)
+        results = []
+        for prepared, old_id in pending:
+            change.added.extend(prepared.chunks)
             reason = ""
             if old_id and old_id != prepared.entry.article.id:
                 self.store.remove(old_id)
+                change.removed.append(old_id)
                 reason = f"replaced the older version {old_id}"
             a = prepared.entry.article
             results.append(FileResult(a.path or "", "added", reason, a.id, a.title, prepared.entry.chunks))
         return results
+
+
+@dataclass
+class _Change:
+    """Chunks added and article ids removed by one ``add``/``remove``: what BM25 is updated with."""
+
+    added: list[Chunk] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
 
 
 def _mean_unit(vectors: np.ndarray) -> np.ndarray:

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     chunk_words: int = 110
     chunk_overlap_sentences: int = 1
     embed_batch_size: int = 32
+    bm25_merge_ratio: float = 0.10  # BM25 is rebuilt when chunks added/removed since the last build exceed this share of it
 
     # retrieval
     top_chunks: int = 8

@@ -17,7 +17,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -35,12 +35,25 @@ class StoredArticle:
     chunks: int
 
 
+Item = tuple[StoredArticle, Sequence[Chunk], np.ndarray, np.ndarray]
+"""One article to store: its entry, its chunks, the chunk vectors and the sentence vectors."""
+
+
 class Store(Protocol):
-    """Persistence for articles, chunk vectors and sentence vectors (see the module docstring)."""
+    """Persistence for articles, chunk vectors and sentence vectors (see the module docstring).
+
+    ``add_many`` writes several articles with few round trips (every chunk and sentence first,
+    the article records last, so a crash leaves only orphans). ``paths`` and ``existing`` answer
+    from metadata alone — never loading article texts — so adding files to a large index does not
+    read the whole index.
+    """
 
     def add(
         self, entry: StoredArticle, chunks: Sequence[Chunk], chunk_vectors: np.ndarray, sentence_vectors: np.ndarray
     ) -> None: ...
+    def add_many(self, items: Sequence[Item]) -> None: ...
+    def paths(self, only: Iterable[str] | None = None) -> dict[str, str]: ...
+    def existing(self, article_ids: Iterable[str]) -> set[str]: ...
     def remove(self, article_id: str) -> int: ...
     def get(self, article_id: str) -> StoredArticle | None: ...
     def articles(self) -> list[StoredArticle]: ...
@@ -59,18 +72,38 @@ class MemoryStore:
         self._articles: dict[str, StoredArticle] = {}
         self._chunks: dict[str, tuple[Chunk, np.ndarray]] = {}
         self._sentences: dict[str, np.ndarray] = {}
+        self._matrix: tuple[list[Chunk], np.ndarray] | None = None  # stacked chunk vectors, rebuilt after a change
 
     def add(
         self, entry: StoredArticle, chunks: Sequence[Chunk], chunk_vectors: np.ndarray, sentence_vectors: np.ndarray
     ) -> None:
+        self._matrix = None
         for chunk, vec in zip(chunks, chunk_vectors, strict=True):
             self._chunks[chunk.id] = (chunk, np.asarray(vec, np.float32))
         for sent, vec in zip(entry.sentences, sentence_vectors, strict=True):
             self._sentences[sent.id] = np.asarray(vec, np.float32)
         self._articles[entry.article.id] = entry
 
+    def add_many(self, items: Sequence[Item]) -> None:
+        for item in items:
+            self.add(*item)
+
+    def paths(self, only: Iterable[str] | None = None) -> dict[str, str]:
+        """``{path: article_id}`` of the stored articles that have a path (only those in ``only``, if given)."""
+        wanted = None if only is None else set(only)
+        return {
+            e.article.path: aid
+            for aid, e in self._articles.items()
+            if e.article.path and (wanted is None or e.article.path in wanted)
+        }
+
+    def existing(self, article_ids: Iterable[str]) -> set[str]:
+        """The ones of ``article_ids`` that are stored."""
+        return {a for a in article_ids if a in self._articles}
+
     def remove(self, article_id: str) -> int:
         self._articles.pop(article_id, None)
+        self._matrix = None
         doomed = [cid for cid, (c, _) in self._chunks.items() if c.article_id == article_id]
         for cid in doomed:
             del self._chunks[cid]
@@ -96,10 +129,12 @@ class MemoryStore:
     def query(self, vector: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
         if not self._chunks:
             return []
-        items = list(self._chunks.values())
-        scores = np.stack([v for _, v in items]) @ np.asarray(vector, np.float32)
+        if self._matrix is None:
+            self._matrix = ([c for c, _ in self._chunks.values()], np.stack([v for _, v in self._chunks.values()]))
+        chunks, matrix = self._matrix
+        scores = matrix @ np.asarray(vector, np.float32)
         order = np.argsort(-scores, kind="stable")[:k]
-        return [(items[i][0], float(scores[i])) for i in order]
+        return [(chunks[i], float(scores[i])) for i in order]
 
     def sentence_vectors(self, sentence_ids: Sequence[str]) -> np.ndarray:
         return np.stack([self._sentences[s] for s in sentence_ids]) if sentence_ids else np.zeros((0, 0), np.float32)
