@@ -23,6 +23,7 @@ import os
 import re
 import stat
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pypdf
@@ -40,6 +41,7 @@ _CONTROL_CHARS = dict.fromkeys([*(set(range(0x20)) - {0x09, 0x0A, 0x0C, 0x0D}), 
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
          (codecs.BOM_UTF16_BE, "utf-16"))
 _MB = 1024 * 1024
+_CONTROL_TOKEN = re.compile(r"<\|[\w.-]{1,40}\|>")
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings repeat what our FileResult says
 
@@ -137,18 +139,34 @@ def _load_file(path: Path, limit_mb: float, *, explicit: bool) -> Iterator[RawDo
         data = _read(path, limit_mb)
         if not data.strip():
             raise _Reject("empty file")
-        if suffix == ".jsonl":
-            yield from _load_jsonl(shown, _decode(data))
-        elif suffix == ".pdf":
-            yield _load_pdf(shown, data)
-        elif suffix in (".html", ".htm"):
-            yield _load_html(shown, _decode(data))
-        else:
-            yield _load_text(shown, _decode(data), markdown=suffix == ".md")
+        yield from map(_defanged, _parse(shown, suffix, data))
     except _Reject as err:
         yield FileResult(shown, "rejected", str(err))
     except OSError as err:
         yield FileResult(shown, "rejected", f"cannot read file: {err.strerror or err}")
+
+
+def _parse(shown: str, suffix: str, data: bytes) -> Iterator[RawDoc | FileResult]:
+    if suffix == ".jsonl":
+        yield from _load_jsonl(shown, _decode(data))
+    elif suffix == ".pdf":
+        yield _load_pdf(shown, data)
+    elif suffix in (".html", ".htm"):
+        yield _load_html(shown, _decode(data))
+    else:
+        yield _load_text(shown, _decode(data), markdown=suffix == ".md")
+
+
+def _defanged(item: RawDoc | FileResult) -> RawDoc | FileResult:
+    """Without chat-template control tokens (``<|im_start|>``, ``<|eot_id|>``…) in its text and title.
+
+    llama.cpp reads such strings in a prompt as the tokens themselves, so an article containing them
+    could open a system turn of its own. No news text needs them; they become a space.
+    """
+    if isinstance(item, FileResult):
+        return item
+    title = _CONTROL_TOKEN.sub(" ", item.title).strip() if item.title else item.title
+    return replace(item, text=_CONTROL_TOKEN.sub(" ", item.text), title=title or None)
 
 
 def _read(path: Path, limit_mb: float) -> bytes:
