@@ -110,3 +110,17 @@ def test_chroma_persists_across_reopen(reopen: Callable[[str], ChromaStore]) -> 
     entry, chunks, cv, sv = make_entry(ALLY, "ally")
     reopen(EMB.name).add(entry, chunks, cv, sv)
     assert reopen(EMB.name).get(entry.article.id) == entry
+
+
+def test_add_many_then_paths_and_existing_from_metadata(store: Store) -> None:
+    ally, oil = make_entry(ALLY, "ally"), make_entry(OIL, "oil")
+    store.add_many([ally, oil])
+    a, o = ally[0].article.id, oil[0].article.id
+    assert sorted(store.article_ids()) == sorted([a, o]) and store.get(o) == oil[0]
+    assert sorted(c.id for c in store.chunks()) == sorted(c.id for c in [*ally[1], *oil[1]])
+    assert np.allclose(store.sentence_vectors([s.id for s in oil[0].sentences]), oil[3], atol=1e-6)
+    assert store.paths() == {"ally.txt": a, "oil.txt": o}
+    assert store.paths(["oil.txt", "missing.txt"]) == {"oil.txt": o} and store.paths([]) == {}
+    assert store.existing([a, "0" * 16]) == {a} and store.existing([]) == set()
+    store.remove(a)
+    assert store.paths() == {"oil.txt": o} and store.existing([a, o]) == {o}
