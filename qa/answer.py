@@ -23,7 +23,8 @@ from index.settings import Settings
 from index.store import Store
 from qa.chat import Turn, contextualize
 from qa.cite import Resolved, make_citation, resolve
-from qa.gate import asked_speaker, missing_names, speaker_found
+from qa.conflict import Conflict, find_conflicts
+from qa.gate import asked_speaker, missing_names, missing_numbers, speaker_found
 from qa.generate import Generator, make_generator
 from qa.prompt import SCHEMA, build_messages, parse_draft, partial_answer
 from qa.records import Answer, Citation, Evidence, Timings
@@ -85,7 +86,7 @@ class Assistant:
         if retrieval.best_score < self.settings.min_evidence_score:
             return "The closest passages are only loosely related to the question."
         context = " ".join([p.chunk.text for p in retrieval.passages] + [p.title for p in {e.article for e in retrieval.evidence}])
-        absent = missing_names(question, context)
+        absent = missing_names(question, context) + missing_numbers(question, context)
         if absent:
             return f"The briefings never mention {', '.join(absent)}."
         person = asked_speaker(question)
@@ -115,10 +116,15 @@ class Assistant:
         if not any(c.verified for c in resolved.citations):
             yield base.refusal("The model's draft cited nothing that could be checked.", evidence, resolved.notes)
             return
-        if is_yes_no(question):
-            yield base.answer(question, _both_sides(question, resolved, evidence))
-        else:
-            yield base.answer(question, _with_closest(resolved, evidence))
+        cited = _cited_evidence(resolved.citations, evidence)
+        unsupported = _absent_from(question, cited)
+        if unsupported:
+            yield base.refusal(f"The passages the answer would cite never mention {', '.join(unsupported)}.", evidence, resolved.notes)
+            return
+        conflicts = find_conflicts(cited, evidence, self.settings.min_evidence_score)
+        resolved = _both_sides(question, resolved, evidence) if is_yes_no(question) else _with_closest(resolved, evidence)
+        answer = base.answer(question, _with_conflicts(resolved, conflicts))
+        yield replace(answer, verdict="mixed") if conflicts else answer
 
 
 class _Base:
@@ -169,6 +175,45 @@ def _both_sides(question: str, resolved: Resolved, evidence: Sequence[Evidence])
     order = {"yes": 0, "no": 1, "neutral": 2}
     cites = [replace(c, n=i) for i, c in enumerate(sorted(cites, key=lambda c: order[c.stance]), start=1)]
     return Resolved(_side_by_side(question, cites), tuple(cites), resolved.notes)
+
+
+def _cited_evidence(citations: Sequence[Citation], evidence: Sequence[Evidence]) -> list[Evidence]:
+    """The evidence sentences the verified citations point into, in citation order."""
+    out: list[Evidence] = []
+    for c in citations:
+        for ev in evidence:
+            if c.verified and ev.article.id == c.article_id and ev.sentence.start <= c.start < ev.sentence.end and ev not in out:
+                out.append(ev)
+    return out
+
+
+def _absent_from(question: str, cited: Sequence[Evidence]) -> list[str]:
+    """Names and numbers of the question that none of the cited articles (text, title, date) mention."""
+    articles = {ev.article.id: ev.article for ev in cited}.values()
+    context = " ".join(f"{a.title} {a.published or ''} {a.text}" for a in articles)
+    return missing_names(question, context) + missing_numbers(question, context)
+
+
+def _with_conflicts(resolved: Resolved, conflicts: Sequence[Conflict]) -> Resolved:
+    """Lead with the values that copies of one statement state differently, each quoted verbatim:
+    "The briefings disagree: “Facebook” [1] or “Apple” [3]." (the quoted sentences become citations)."""
+    if not conflicts:
+        return resolved
+    cites = list(resolved.citations)
+    pairs = []
+    for conflict in conflicts:
+        n_first = next((c.n for c in cites if c.article_id == conflict.first.article.id
+                        and conflict.first.sentence.start <= c.start < conflict.first.sentence.end), None)
+        if n_first is None:
+            continue
+        second = make_citation(len(cites) + 1, conflict.second)
+        cites.append(second)
+        text_a, text_b = conflict.first.article.text, conflict.second.article.text
+        values = [(text_a[a0:a1], text_b[b0:b1]) for (a0, a1), (b0, b1) in conflict.spans]
+        pairs.append(" and ".join(f"“{a}”" for a, _ in values) + f" [{n_first}] or "
+                     + " and ".join(f"“{b}”" for _, b in values) + f" [{second.n}]")
+    lead = "The briefings disagree: " + "; ".join(pairs) + "."
+    return Resolved(f"{lead} {resolved.text}", tuple(cites), resolved.notes)
 
 
 CLOSEST_MARGIN = 0.08

@@ -2,13 +2,17 @@
 
 1. Nothing retrieved, or the best evidence sentence is only weakly similar to the question.
 2. A name in the question (a capitalised word such as "China") appears in none of the retrieved passages.
-3. The question asks what someone said ("What did Putin say …", "according to Putin") and no
+3. A number in the question ("2018", "season 4") appears in none of the retrieved passages; after
+   generation the same two checks run on the cited articles alone (a year is a hard constraint).
+4. The question asks what someone said ("What did Putin say …", "according to Putin") and no
    retrieved sentence is attributed to that person: a mention is not a statement.
 
 >>> missing_names("How much oil does Iran export to China?", "Iran said it would export oil.")
 ['China']
 >>> missing_names("What did Vladimir Putin say?", "Putin's special representative")
 []
+>>> missing_numbers("Who won Wimbledon in 2018?", "Wimbledon 2019: Serena Williams")
+['2018']
 >>> asked_speaker("What did Vladimir Putin say about the strikes?")
 'Vladimir Putin'
 """
@@ -47,6 +51,14 @@ def missing_names(question: str, context: str) -> list[str]:
         if not any(w.startswith(stem) or (stem.startswith(w) and len(w) >= 4) for w in words):
             missing.append(name)
     return missing
+
+
+_NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*")
+
+
+def missing_numbers(question: str, context: str) -> list[str]:
+    """The question's numbers that ``context`` never states (digits not part of a longer number)."""
+    return [n for n in dict.fromkeys(_NUMBER.findall(question)) if not re.search(rf"(?<![\d.,]){re.escape(n)}(?![\d]|[.,]\d)", context)]
 
 
 def asked_speaker(question: str) -> str | None:

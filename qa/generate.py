@@ -82,6 +82,10 @@ class LlamaCppGenerator:
                     "raise BRIEFQA_N_CTX (e.g. 8192) or lower BRIEFQA_EVIDENCE_SENTENCES",
                 ) from None
 
+    def count_tokens(self, text: str) -> int:
+        """Tokens ``text`` takes in this model's vocabulary (benchmarks compare prompt sizes)."""
+        return len(self._model().tokenize(text.encode(), add_bos=False))
+
     def _start(
         self, messages: Sequence[Message], json_schema: Mapping[str, object] | None, max_tokens: int
     ) -> abc.Generator[Mapping[str, Any], None, None]:

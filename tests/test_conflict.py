@@ -1,0 +1,79 @@
+"""Conflicting copies of a statement, and the number gate, through the answer pipeline with fakes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from index.embed import HashEmbedder
+from index.pipeline import Indexer
+from index.settings import Settings
+from index.store import MemoryStore
+from qa.answer import Assistant
+from qa.conflict import value_changes
+from qa.gate import missing_numbers
+from qa.generate import ScriptedGenerator
+
+TRUE = "WhatsApp was acquired by Facebook in February 2014 for about 19 billion dollars."
+FAKE = "WhatsApp was acquired by Apple in February 2014 for about 19 billion dollars."
+
+
+def _assistant(tmp_path: Path, texts: list[str], outputs: list[str]) -> tuple[Indexer, Assistant]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("".join(json.dumps({"title": f"Copy {i}", "text": t}) + "\n" for i, t in enumerate(texts)))
+    settings = Settings(data_dir=tmp_path / "data", embedder="hash", min_evidence_score=0.0)
+    ix = Indexer(settings, store=MemoryStore(), embedder=HashEmbedder())
+    ix.add([feed])
+    return ix, Assistant(settings, store=ix.store, embedder=ix.embedder, bm25=ix.bm25, generator=ScriptedGenerator(outputs))
+
+
+def _number(a: Assistant, question: str, needle: str) -> int:
+    return next(ev.n for ev in a.retriever.retrieve(question).evidence if needle in ev.text)
+
+
+def test_value_changes_needs_a_replaced_value_in_a_near_copy() -> None:
+    assert [(TRUE[s:e], FAKE[t:u]) for s, e, t, u in value_changes(TRUE, FAKE)] == [("Facebook", "Apple")]
+    assert value_changes(TRUE, TRUE.replace("about", "roughly")) == []  # an ordinary word: not a value
+    assert value_changes(TRUE, "Apple makes phones in California and sells them worldwide.") == []
+    assert value_changes("It cost 19 dollars.", "It cost 91 dollars.") != []
+
+
+def test_a_cited_sentence_with_a_conflicting_copy_gives_both_values_and_verdict_mixed(tmp_path: Path) -> None:
+    q = "Who acquired WhatsApp?"
+    _, probe = _assistant(tmp_path / "p", [TRUE, FAKE], [])
+    n = _number(probe, q, "Facebook")
+    ix, a = _assistant(tmp_path / "a", [TRUE, FAKE], [json.dumps({"answerable": True, "answer": f"Facebook [S{n}].", "verdict": "n/a"})])
+    answer = a.ask(q)
+    assert answer.verdict == "mixed" and not answer.refused
+    assert answer.text.startswith("The briefings disagree: “Facebook” [1] or “Apple” [2].")
+    assert {c.quote for c in answer.citations} == {TRUE, FAKE}
+    for c in answer.citations:
+        assert ix.store.get(c.article_id).article.text[c.start : c.end] == c.quote
+
+
+def test_no_conflict_keeps_the_answer_supported(tmp_path: Path) -> None:
+    q = "Who acquired WhatsApp?"
+    _, probe = _assistant(tmp_path / "p", [TRUE, "Instagram was bought in 2012."], [])
+    n = _number(probe, q, "Facebook")
+    _, a = _assistant(tmp_path / "a", [TRUE, "Instagram was bought in 2012."],
+                      [json.dumps({"answerable": True, "answer": f"Facebook [S{n}].", "verdict": "n/a"})])
+    answer = a.ask(q)
+    assert answer.verdict == "supported" and "disagree" not in answer.text
+
+
+def test_a_year_the_cited_article_never_mentions_is_refused(tmp_path: Path) -> None:
+    texts = ["Wimbledon 2019 women's singles: Serena Williams and Johanna Konta.", "The 2018 season ended early."]
+    q = "Who won the women's singles at Wimbledon in 2018?"
+    _, probe = _assistant(tmp_path / "p", texts, [])
+    n = _number(probe, q, "Serena")
+    _, a = _assistant(tmp_path / "a", texts, [json.dumps({"answerable": True, "answer": f"Serena Williams [S{n}].", "verdict": "n/a"})])
+    answer = a.ask(q)
+    assert answer.refused and "2018" in answer.text
+
+
+def test_missing_numbers_matches_whole_numbers_only() -> None:
+    assert missing_numbers("What happened in 2018?", "In 2018, it rained.") == []
+    assert missing_numbers("What happened in 2018?", "In 20180 it rained, and in 12018.") == ["2018"]
+    assert missing_numbers("Season 4?", "season 4.5 starts") == ["4"]
+    assert missing_numbers("No numbers here?", "") == []
