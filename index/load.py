@@ -11,6 +11,7 @@ user can act on; nothing here raises for a bad file.
 
 Formats: ``.txt``/``.md`` (optional front matter, markdown syntax stripped), ``.html``/``.htm``
 (main text via trafilatura), ``.pdf`` (pypdf text layer), ``.jsonl`` (one article per line).
+Text addressed to the model is taken out of every format (``index.defang``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import pypdf
 import trafilatura
 from trafilatura.settings import Document
 
+from index.defang import defang
 from index.records import FileResult, RawDoc
 from index.settings import Settings
 
@@ -41,7 +43,6 @@ _CONTROL_CHARS = dict.fromkeys([*(set(range(0x20)) - {0x09, 0x0A, 0x0C, 0x0D}), 
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
          (codecs.BOM_UTF16_BE, "utf-16"))
 _MB = 1024 * 1024
-_CONTROL_TOKEN = re.compile(r"<\|[\w.-]{1,40}\|>")
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings repeat what our FileResult says
 
@@ -158,15 +159,11 @@ def _parse(shown: str, suffix: str, data: bytes) -> Iterator[RawDoc | FileResult
 
 
 def _defanged(item: RawDoc | FileResult) -> RawDoc | FileResult:
-    """Without chat-template control tokens (``<|im_start|>``, ``<|eot_id|>``…) in its text and title.
-
-    llama.cpp reads such strings in a prompt as the tokens themselves, so an article containing them
-    could open a system turn of its own. No news text needs them; they become a space.
-    """
+    """Text and title without anything addressed to the model (see ``index.defang``)."""
     if isinstance(item, FileResult):
         return item
-    title = _CONTROL_TOKEN.sub(" ", item.title).strip() if item.title else item.title
-    return replace(item, text=_CONTROL_TOKEN.sub(" ", item.text), title=title or None)
+    title = defang(item.title).strip() if item.title else None
+    return replace(item, text=defang(item.text), title=title or None)
 
 
 def _read(path: Path, limit_mb: float) -> bytes:
