@@ -60,8 +60,10 @@ def _open(settings: Settings, *, create: bool) -> tuple[Embedder, Store]:
 
 
 def _indexer(settings: Settings) -> Indexer:
+    from index.lock import hold_writer_lock
     from index.pipeline import Indexer
 
+    hold_writer_lock(settings.data_dir, "briefqa " + " ".join(sys.argv[1:3]))  # refuse a second writer before loading anything
     embedder, store = _open(settings, create=True)
     return Indexer(settings, store=store, embedder=embedder)
 
