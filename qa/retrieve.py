@@ -1,7 +1,9 @@
 """Hybrid retrieval: dense + BM25 over chunks, reciprocal rank fusion, diversity across
 articles, then sentence-level evidence selection.
 
-Syndicated copies (``index.dedup``) count as one article for the per-article cap, a chunk that
+A sentence scores at least ``CONTEXT_SHARE`` of the sentence before it: a sentence that continues
+a relevant one often holds the answer while naming nothing ("At 3km/h, it is ...", "The top seed
+went down 7-6 6-3"). Syndicated copies (``index.dedup``) count as one article for the per-article cap, a chunk that
 only repeats statements already chosen from its group is skipped, and a sentence of a copy is
 replaced by the same statement of the group's earliest article — so one statement is quoted
 once, while sentences that differ between copies stay. Questions about the latest state
@@ -37,6 +39,7 @@ from qa.speaker import Speaker, attribute
 RRF_K = 60
 RECENCY_BONUS = 0.1  # added to the newest candidate article's sentences on a "latest" question
 RELEVANT_SHARE = 0.5  # a chunk below this share of the best fused score never displaces a capped article's chunk
+CONTEXT_SHARE = 0.7  # a sentence scores at least this share of the sentence before it
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’-]+")
 _LATEST = re.compile(
     r"\b(?:latest|newest|most\s+recent(?:ly)?|current(?:ly)?|now|nowadays|as\s+of\s+(?:now|today)|at\s+present"
@@ -217,6 +220,8 @@ class Retriever:
             overlap = _overlap(q_terms, q_names, text)
             score = 0.7 * float(cos) + 0.3 * overlap + 0.05 * prior + newer.get(article_id, 0.0)
             scored.append((score, float(cos), entry, idx, speakers[idx]))
+        own = {(e.article.id, idx): score for score, _, e, idx, _ in scored}
+        scored = [(max(score, CONTEXT_SHARE * own.get((e.article.id, idx - 1), 0.0)), cos, e, idx, sp) for score, cos, e, idx, sp in scored]
         scored.sort(key=lambda t: -t[0])
         best = scored[: self.evidence]
         return tuple(

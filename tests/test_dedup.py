@@ -1,4 +1,5 @@
-"""Near-duplicates collapse per statement (never hiding a changed fact), and "latest" questions prefer newer articles.
+"""Near-duplicates collapse per statement (never hiding a changed fact), "latest" questions prefer newer articles,
+and a sentence continuing a relevant one is evidence too.
 
 Retrieval tests use the hash embedder and an in-memory store.
 """
@@ -189,3 +190,16 @@ def test_latest_questions_prefer_the_newer_article_and_others_ignore_dates(tmp_p
     assert latest["What is the latest cost of the Harwick flood barrier?"] == ["new", "old"]
     assert plain["What is the latest cost of the Harwick flood barrier?"] == ["old", "new"]
     assert latest["How much will the Harwick flood barrier cost to build?"] == plain["How much will the Harwick flood barrier cost to build?"]
+
+
+def test_a_sentence_continuing_a_relevant_one_is_evidence(tmp_path: Path) -> None:
+    text = "\n\n".join(
+        ["Honda said its humanoid robot Asimo can now run.", "At 3km/h, it is closer to a leisurely jog."]
+        + [f"The Asimo robot by Honda visited city number {i} on its humanoid tour." for i in range(6)]
+    )
+    r = index(tmp_path, (text, None, "asimo"))
+    r.evidence = 2
+    assert [e.text for e in r.retrieve("How fast can Honda's humanoid robot Asimo run?").evidence] == [
+        "Honda said its humanoid robot Asimo can now run.",
+        "At 3km/h, it is closer to a leisurely jog.",
+    ]
