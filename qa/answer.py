@@ -152,7 +152,7 @@ class _Base:
         best = [e for e in sorted(evidence, key=lambda e: -e.score) if e.score >= min_score][:3]
         yes_no = is_yes_no(question)
         cites = tuple(make_citation(i, ev, stance=stance_of(question, ev.text) if yes_no else "neutral") for i, ev in enumerate(best, 1))
-        lines = [f"{c.speaker or 'The article'}: [{c.n}]" for c in cites]
+        lines = [f"{c.speaker or _outlet(c)}: [{c.n}]" for c in cites]
         text = "Closest statements in the briefings — " + "; ".join(lines) + "."
         return self.answer(question, Resolved(text, cites, ()))
 
@@ -235,7 +235,7 @@ def _with_closest(resolved: Resolved, evidence: Sequence[Evidence]) -> Resolved:
     if best is not None and cited and best.score - max(cited) >= CLOSEST_MARGIN:
         extra = make_citation(len(cites) + 1, best)
         cites.append(extra)
-        text += f" Closest passage: {best.speaker or 'the article'} [{extra.n}]."
+        text += f" Closest passage: {best.speaker or _outlet(extra)} [{extra.n}]."
     return Resolved(text, tuple(cites), resolved.notes)
 
 
@@ -248,11 +248,16 @@ def _side_by_side(question: str, cites: Sequence[Citation]) -> str:
         speakers: dict[str, list[int]] = {}
         for c in cites:
             if c.stance == stance:
-                who = f"{c.speaker} ({c.role})" if c.speaker and c.role else (c.speaker or "the article")
+                who = f"{c.speaker} ({c.role})" if c.speaker and c.role else (c.speaker or _outlet(c))
                 speakers.setdefault(who, []).append(c.n)
         if speakers:
             parts.append(f"{label}: " + "; ".join(f"{who} {''.join(f'[{n}]' for n in ns)}" for who, ns in speakers.items()) + ".")
     return " ".join(parts)
+
+
+def _outlet(c: Citation) -> str:
+    """Who states a sentence the article says in its own voice: its outlet, when known."""
+    return c.source or "the article"
 
 
 def _with_stance(question: str, c: Citation) -> Citation:
