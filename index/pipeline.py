@@ -33,7 +33,8 @@ Progress = Callable[[int, int, str], None]
 _WRITE_BATCH_SENTENCES = 1024  # sentences embedded and stored per batch (one upsert per collection)
 _LOOKUP_BLOCK = 256  # documents cleaned and looked up in the store at a time
 _ID_LENGTH = 16  # an article id: the first 16 hex digits of its content hash
-_CLEAN_MARKER = ".index-clean"  # present while no write is under way: opening skips the O(index) repair
+_CLEAN_MARKER = ".index-clean"  # this data dir has the write journal: no journal on open means nothing to repair
+_JOURNAL = ".index-writing"  # article ids a change is writing or removing, listed before the store is touched
 
 
 def open_store(settings: Settings, embedder: Embedder, *, create: bool) -> Store:
@@ -67,10 +68,8 @@ class Indexer:
         hold_writer_lock(self.settings.data_dir, "briefqa " + " ".join(sys.argv[1:3]) if sys.argv[1:] else "briefqa")
         self.embedder = embedder or make_embedder(self.settings)
         self.store = store or open_store(self.settings, self.embedder, create=True)
-        self._clean = self.settings.data_dir / _CLEAN_MARKER
-        if not self._clean.exists():  # the last writer stopped mid-write (or never said): purge orphans
-            self.store.repair()
-            self._clean.touch()
+        self._journal = self.settings.data_dir / _JOURNAL
+        self._recover()
         self._failed = False
         self._bm25: BM25Index | None = None
 
@@ -121,24 +120,43 @@ class Indexer:
         if change.added or change.removed:
             self._update_bm25(change)
 
+    def _recover(self) -> None:
+        """Purge what an interrupted change left behind: the chunks and sentences of the journal's articles
+        that have no article record (O(change)). A data dir from before the journal gets the full O(index)
+        ``store.repair()`` once."""
+        clean = self.settings.data_dir / _CLEAN_MARKER
+        if self._journal.exists():
+            listed = {line.strip() for line in self._journal.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()}
+            for article_id in sorted(listed - self.store.existing(listed)):
+                self.store.remove(article_id)  # deletes by article id: its orphans, or nothing
+            self._journal.unlink()
+        elif not clean.exists():
+            self.store.repair()
+        clean.touch()
+
+    def _journal_ids(self, article_ids: Iterable[str]) -> None:
+        """Note the article ids about to be written or removed (before the store is touched)."""
+        with self._journal.open("a", encoding="utf-8") as journal:
+            journal.write("".join(f"{a}\n" for a in article_ids))
+
     @contextmanager
     def _writing(self) -> Iterator[None]:
-        """Around every change: the clean marker is absent while the store and BM25 may disagree, and stays
-        absent for good once a change failed midway (this process may have left orphans: the next open repairs)."""
-        self._clean.unlink(missing_ok=True)
+        """Around every change: the journal lives while the store may hold orphans, and for good once a change
+        failed midway in this process (the next open purges them)."""
         try:
             yield
         except BaseException:
             self._failed = True
             raise
         if not self._failed:
-            self._clean.touch()
+            self._journal.unlink(missing_ok=True)
 
     def remove(self, article_id: str) -> StoredArticle:
         """Remove an article (a unique id prefix is enough) with all its chunks."""
         entry = self.resolve(article_id)
         _ = self.bm25  # loaded (checked against the store) before the store changes
         with self._writing():
+            self._journal_ids([entry.article.id])
             self.store.remove(entry.article.id)
             self._update_bm25(_Change(removed=[entry.article.id]))
         return entry
@@ -200,6 +218,7 @@ class Indexer:
             offset += n
             chunk_vecs = np.stack([_mean_unit(sent_vecs[list(c.sentence_ids)]) for c in prepared.chunks])
             items.append((prepared.entry, prepared.chunks, chunk_vecs, sent_vecs))
+        self._journal_ids([p.entry.article.id for p, _ in pending] + [old for _, old in pending if old])
         self.store.add_many(items)
         results = []
         for prepared, old_id in pending:

@@ -228,24 +228,32 @@ def test_bm25_is_rebuilt_once_the_delta_outgrows_the_ratio(tmp_path: Path) -> No
     assert ix.bm25.pending == (58, 0, 1)
 
 
-def test_opening_repairs_only_after_an_interrupted_write(tmp_path: Path) -> None:
+def test_opening_repairs_an_interrupted_write_from_its_journal_not_the_whole_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = Settings(data_dir=tmp_path / "data", embedder="hash")
     store = SpyStore()
     ix = Indexer(settings, store=store, embedder=HashEmbedder())
-    assert store.repairs == 1  # a data dir never marked clean
+    assert store.repairs == 1  # a data dir never marked: the full repair, once
     ix.add([write_articles(tmp_path / "a", 5, seed=1)])
     Indexer(settings, store=store, embedder=HashEmbedder())
     assert store.repairs == 1
 
-    class Failing(HashEmbedder):
-        def embed(self, texts):  # noqa: ANN001, ANN202
-            raise RuntimeError("embedder died")
+    def crash_before_the_records(items):  # noqa: ANN001, ANN202 - chunks written, article records not
+        for _, chunks, vectors, _ in items:
+            for chunk, vec in zip(chunks, vectors):
+                store._chunks[chunk.id] = (chunk, vec)
+        raise RuntimeError("killed")
 
-    broken = Indexer(settings, store=store, embedder=Failing())
+    monkeypatch.setattr(store, "add_many", crash_before_the_records)
     with pytest.raises(RuntimeError):
-        broken.add([write_articles(tmp_path / "b", 2, seed=2)])
+        ix.add([write_articles(tmp_path / "b", 2, seed=2)])
+    monkeypatch.undo()
+    ix.add([write_articles(tmp_path / "c", 1, seed=3)])  # a later success in the same process keeps the journal
+    assert len({c.article_id for c in store.chunks()} - set(store.article_ids())) == 2
+    assert (settings.data_dir / ".index-writing").exists()
     Indexer(settings, store=store, embedder=HashEmbedder())
-    assert store.repairs == 2
+    assert store.repairs == 1  # no full repair: the journal named the articles to check
+    assert {c.article_id for c in store.chunks()} == set(store.article_ids()) and len(store.article_ids()) == 6
+    assert not (settings.data_dir / ".index-writing").exists()
 
 
 def test_a_whole_article_id_is_resolved_without_listing_the_index(tmp_path: Path) -> None:
