@@ -1,6 +1,7 @@
 """RGB (en_fact) as a whole-system benchmark: ours against a naive LangChain RAG, side by side.
 
     .venv/bin/python bench/rgb.py [--limit N] [--modes noise,rejection,counterfactual] [--out rows.jsonl]
+    .venv/bin/python bench/rgb.py --table-from rows.jsonl     # the table of a saved (or cut-short) run
 
 For each mode the passages of ALL questions are indexed together as one collection (one article
 per passage), then the first ``--limit`` questions are asked through ``Assistant.ask`` (ours) and
@@ -138,7 +139,13 @@ def run_naive(
     return rows
 
 
+_sink: list[Path] = []  # --out: rows are appended as they finish, so a cut-short run keeps them
+
+
 def _progress(row: Row) -> None:
+    for path in _sink:
+        with path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(asdict(row)) + "\n")
     print(f"  {row.system[:5]:<5} {row.mode[:5]} q{row.qid:<3} {'✔' if row.ok else '✘'} {row.seconds:5.1f}s  {row.text[:90]!r}",
           file=sys.stderr, flush=True)
 
@@ -173,9 +180,17 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=100, help="ask the first N questions (all passages are indexed)")
     parser.add_argument("--modes", default="noise,rejection,counterfactual")
     parser.add_argument("--systems", default="ours,naive")
-    parser.add_argument("--out", type=Path, help="write every row as JSON lines here")
+    parser.add_argument("--out", type=Path, help="append every row here as a JSON line as soon as it is done")
+    parser.add_argument("--table-from", type=Path, help="print the table of rows saved by --out, run nothing")
     args = parser.parse_args()
     modes = [m for m in args.modes.split(",") if m]
+    if args.table_from:
+        saved = [Row(**json.loads(line)) for line in args.table_from.read_text(encoding="utf-8").splitlines() if line.strip()]
+        print(table(saved, [m for m in modes if any(r.mode == m for r in saved)]))
+        return
+    if args.out:
+        args.out.write_text("", encoding="utf-8")
+        _sink.append(args.out)
     questions, raw = load(DATA)
     asked = questions[: args.limit]
     settings = Settings()
@@ -193,8 +208,6 @@ def main() -> None:
                 rows += run_ours(mode, texts, asked, generator, embedder, Path(tmp))
             if "naive" in args.systems:
                 rows += run_naive(mode, texts, asked, generator, embedder, count)
-    if args.out:
-        args.out.write_text("".join(json.dumps(asdict(r)) + "\n" for r in rows), encoding="utf-8")
     print(f"RGB en_fact, {len(asked)} questions per mode, local model {generator.name}, "
           f"{time.perf_counter() - started:.0f} s in all")
     print(table(rows, modes))
