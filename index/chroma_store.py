@@ -240,13 +240,6 @@ def _chunk(cid: str, text: str, meta: dict) -> Chunk:  # noqa: ANN001 - chroma m
     return Chunk(cid, meta["article_id"], int(meta["start"]), int(meta["end"]), text, tuple(json.loads(meta["sentences"])))
 
 
-def open_chroma(settings: Settings, embedder_name: str) -> ChromaStore:
-    """The Chroma server ``settings.chroma_url`` names, else the embedded store in the data dir."""
-    if settings.chroma_url:
-        return ChromaStore.connect(settings.chroma_url, embedder_name, timeout_s=settings.chroma_timeout_s)
-    return ChromaStore.open(settings.chroma_dir, embedder_name)
-
-
 class _Remote:
     """A chromadb client or collection on a server: a request that fails or times out becomes a ``BriefQAError``."""
 

@@ -38,9 +38,12 @@ _JOURNAL = ".index-writing"  # article ids a change is writing or removing, list
 
 
 def open_store(settings: Settings, embedder: Embedder, *, create: bool) -> Store:
-    """The Chroma store under ``settings.data_dir``; without ``create`` a missing index is an error."""
+    """The Chroma server ``settings.chroma_url`` names, else the embedded store under ``settings.data_dir``;
+    without ``create`` a missing embedded index is an error."""
     from index.chroma_store import ChromaStore
 
+    if settings.chroma_url:
+        return ChromaStore.connect(settings.chroma_url, embedder.name, timeout_s=settings.chroma_timeout_s)
     if not create and not settings.chroma_dir.is_dir():
         raise BriefQAError(
             f"no index at {settings.data_dir}",
@@ -83,7 +86,7 @@ class Indexer:
     def add(self, paths: Iterable[str | Path], on_progress: Progress | None = None) -> list[FileResult]:
         """Index files/directories; one ``FileResult`` per file (or jsonl line), in input order."""
         results: list[FileResult] = []
-        docs = list(iter_documents(paths))
+        docs = list(iter_documents(paths, max_file_mb=self.settings.max_file_mb))
         with self._writing():
             self._add(docs, results, on_progress)
         return results

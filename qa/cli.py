@@ -53,10 +53,10 @@ def _settings(data_dir: Path | None, generator: str | None = None, auth: str | N
 def _open(settings: Settings, *, create: bool) -> tuple[Embedder, Store]:
     """The embedder and the store (embedded, or the Chroma server at BRIEFQA_CHROMA_URL) that settings name."""
     from index.embed import make_embedder
-    from qa.service import open_index
+    from index.pipeline import open_store
 
     embedder = make_embedder(settings)
-    return embedder, open_index(settings, embedder, create=create)
+    return embedder, open_store(settings, embedder, create=create)
 
 
 def _indexer(settings: Settings) -> Indexer:

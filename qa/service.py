@@ -20,8 +20,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from index.chroma_store import open_chroma
-from index.embed import Embedder, make_embedder
+from index.embed import make_embedder
 from index.pipeline import Indexer, Progress, open_store
 from index.records import Article, FileResult
 from index.settings import Settings
@@ -38,7 +37,7 @@ class BriefingService:
     def __init__(self, settings: Settings | None = None, *, generator: Generator | None | object = FROM_SETTINGS) -> None:
         self.settings = settings or Settings()
         embedder = make_embedder(self.settings)
-        store = open_index(self.settings, embedder, create=True)
+        store = open_store(self.settings, embedder, create=True)
         self._indexer = Indexer(self.settings, store=store, embedder=embedder)
         self.assistant = Assistant(self.settings, store=store, embedder=embedder, bm25=self._indexer.bm25, generator=generator)
         self._write_lock = threading.Lock()
@@ -98,13 +97,6 @@ class BriefingService:
         entry = self._indexer.store.get(article_id)
         return entry.article if entry else None
 
-
-
-def open_index(settings: Settings, embedder: Embedder, *, create: bool) -> Store:
-    """The store settings name: the Chroma server at ``chroma_url``, else the embedded one in the data dir."""
-    if settings.chroma_url:
-        return open_chroma(settings, embedder.name)
-    return open_store(settings, embedder, create=create)
 
 
 _UNSAFE = re.compile(r"[^\w.()+ -]+")  # \w is Unicode-aware: names in any script stay readable
