@@ -18,6 +18,7 @@ from statistics import median
 
 from index.errors import BriefQAError
 from index.store import Store
+from qa.chat import Turn
 from qa.cite import normalise, verify
 from qa.records import Answer
 
@@ -29,6 +30,7 @@ class EvalItem:
     answerable: bool
     must_mention: tuple[tuple[str, ...], ...]
     gold_quotes: tuple[str, ...]
+    history: tuple[Turn, ...] = ()  # earlier (question, answer) turns of the chat: a follow-up
 
 
 @dataclass(frozen=True)
@@ -86,9 +88,10 @@ def load_items(path: Path) -> list[EvalItem]:
             continue
         try:
             d = json.loads(line)
+            history = tuple((str(q), str(a)) for q, a in d.get("history", []))
             items.append(EvalItem(str(d["id"]), d["question"], bool(d["answerable"]),
-                                  tuple(tuple(g) for g in d.get("must_mention", [])), tuple(d.get("gold_quotes", []))))
-        except (json.JSONDecodeError, KeyError, TypeError) as err:
+                                  tuple(tuple(g) for g in d.get("must_mention", [])), tuple(d.get("gold_quotes", [])), history))
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
             raise BriefQAError(f"{path}:{no} is not a valid eval line ({err})", "see eval/README.md for the format") from None
     return items
 
@@ -119,8 +122,8 @@ def score(item: EvalItem, answer: Answer, store: Store) -> EvalRow:
     return EvalRow(item, answer, correct, verified, len(answer.citations), gold_hit)
 
 
-def run_eval(items: Sequence[EvalItem], ask: Callable[[str], Answer], store: Store) -> EvalSummary:
-    return EvalSummary(tuple(score(item, ask(item.question), store) for item in items))
+def run_eval(items: Sequence[EvalItem], ask: Callable[[str, Sequence[Turn]], Answer], store: Store) -> EvalSummary:
+    return EvalSummary(tuple(score(item, ask(item.question, item.history), store) for item in items))
 
 
 def render(summary: EvalSummary) -> str:

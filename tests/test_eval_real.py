@@ -1,0 +1,51 @@
+"""Both eval sets with the real models over all briefings (the bundled sample + eval/briefings/).
+
+Slow: 54 questions at a few seconds each on 2 cores. Prints the tables as ``briefqa eval`` does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from index.pipeline import Indexer
+from index.settings import Settings
+from qa.answer import Assistant
+from qa.evaluate import EvalSummary, load_items, render, run_eval
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    settings = Settings(data_dir=tmp_path_factory.mktemp("eval"))
+    results = Indexer(settings).add([ROOT / "briefings", ROOT / "eval" / "briefings"])
+    assert [r for r in results if r.status != "added"] == []
+    return Assistant(settings)
+
+
+def test_seed_set_stays_seven_of_seven_with_every_briefing_indexed(assistant: Assistant) -> None:
+    summary = run_eval(load_items(ROOT / "eval" / "seed_dev.jsonl"), assistant.ask, assistant.retriever.store)
+    print(render(summary))
+    assert summary.correct == 7, render(summary)
+    assert summary.verified_share == 1.0
+
+
+@pytest.fixture(scope="module")
+def news(assistant: Assistant) -> EvalSummary:
+    summary = run_eval(load_items(ROOT / "eval" / "news_dev.jsonl"), assistant.ask, assistant.retriever.store)
+    print(render(summary))
+    return summary
+
+
+def test_news_set_does_not_fall_below_its_measured_level(news: EvalSummary) -> None:
+    """38/47 (81%) when the set was written; the floor leaves room for two flips of the local model."""
+    assert news.correct >= 36, render(news)
+    assert news.verified_share == 1.0
+
+
+@pytest.mark.xfail(reason="the issue's target; 38/47 when written: the misses are listed in eval/README.md", strict=False)
+def test_news_set_reaches_ninety_percent(news: EvalSummary) -> None:
+    assert news.correct >= 0.9 * len(news.rows), render(news)
