@@ -76,7 +76,7 @@ def make_citation(n: int, ev: Evidence, span: tuple[int, int] | None = None, sta
     quote = a.text[start:end]
     return Citation(
         n=n, article_id=a.id, title=a.title, source=a.source, published=a.published, path=a.path,
-        start=start, end=end, quote=quote, speaker=ev.speaker, role=ev.role,
+        start=start, end=end, quote=quote, speaker=ev.speaker, role=ev.role, speech=ev.speech,
         verified=verify(a, start, end, quote), stance=stance,  # type: ignore[arg-type]
     )
 

@@ -154,7 +154,7 @@ def _render(a) -> str:  # noqa: ANN001 - qa.records.Answer
     if a.standalone_question:
         lines.append(f"  (asked as: {a.standalone_question})")
     for c in a.citations or a.related:
-        who = f"{c.speaker}{', ' + c.role if c.role else ''}" if c.speaker else "article text"
+        who = c.attribution
         label = f"[{c.n}]" if a.citations else "related:"
         lines.append(f"\n{label} “{c.quote}”\n    — {who}; {c.title} ({c.published or 'undated'}) chars {c.start}–{c.end}")
     lines.append(f"\n{a.timings.total_s:.1f}s (retrieve {a.timings.retrieve_s * 1000:.0f} ms, generate {a.timings.generate_s:.1f} s)")

@@ -17,6 +17,7 @@ from index.records import Article, Chunk, Sentence
 
 Verdict = Literal["supported", "contradicted", "mixed", "not_found"]
 Stance = Literal["yes", "no", "neutral"]
+Speech = Literal["direct", "reported"]  # a quotation of the speaker, or "X said that …"
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Evidence:
     score: float
     speaker: str | None = None
     role: str | None = None
+    speech: Speech | None = None  # how the speaker's words are given; None: the article's own voice
 
     @property
     def text(self) -> str:
@@ -61,6 +63,16 @@ class Citation:
     verified: bool
     role: str | None = None
     stance: Stance = "neutral"
+    speech: Speech | None = None
+
+    @property
+    def attribution(self) -> str:
+        """Who says the quote, and how: "Sergei Ryabkov, Deputy Foreign Minister (quoted)",
+        "… (reported)", or the outlet for the article's own words: "BBC News (article text)"."""
+        if not self.speaker:
+            return f"{self.source} (article text)" if self.source else "article text"
+        who = f"{self.speaker}, {self.role}" if self.role else self.speaker
+        return f"{who} ({'quoted' if self.speech == 'direct' else 'reported'})" if self.speech else who
 
 
 @dataclass(frozen=True)
@@ -90,7 +102,7 @@ def citation_json(c: Citation) -> dict[str, object]:
     return {
         "n": c.n, "quote": c.quote, "article_id": c.article_id, "title": c.title, "source": c.source,
         "published": c.published, "path": c.path, "start": c.start, "end": c.end, "speaker": c.speaker,
-        "verified": c.verified, "role": c.role, "stance": c.stance,
+        "verified": c.verified, "role": c.role, "stance": c.stance, "speech": c.speech,
     }
 
 

@@ -225,7 +225,7 @@ class Retriever:
         scored.sort(key=lambda t: -t[0])
         best = scored[: self.evidence]
         return tuple(
-            Evidence(n, e.article, e.sentences[idx], cos, sp.name if sp else None, sp.role if sp else None)
+            Evidence(n, e.article, e.sentences[idx], cos, sp.name if sp else None, sp.role if sp else None, sp.kind if sp else None)
             for n, (_, cos, e, idx, sp) in enumerate(best, start=1)
         )
 

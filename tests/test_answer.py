@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from index.settings import Settings
 from index.store import MemoryStore
 from qa.answer import Assistant
 from qa.generate import ScriptedGenerator
-from qa.records import Answer
+from qa.records import Answer, answer_json
 
 ROOT = Path(__file__).resolve().parents[1]
 ALLY = "Did Russia call Iran an ally?"
@@ -153,3 +154,15 @@ def test_a_clearly_better_uncited_sentence_is_shown_too() -> None:
 def test_punctuation_only_follow_up_is_still_empty(indexed: Indexer) -> None:
     with pytest.raises(BriefQAError, match="empty"):
         assistant(indexed, []).ask("?", history=[(ALLY, "Both sides.")])
+
+
+def test_quotes_say_how_the_speaker_is_given_and_the_outlet_speaks_for_the_article(indexed: Indexer) -> None:
+    probe = assistant(indexed, [])
+    n = evidence_number(probe, ALLY, "not allies in Syria")
+    answer = assistant(indexed, [draft(f"Ryabkov said they are not allies [S{n}].", verdict="no")]).ask(ALLY)
+    ryabkov = next(c for c in answer.citations if "not allies in Syria" in c.quote)
+    assert ryabkov.speech in ("direct", "reported")
+    assert ryabkov.attribution.startswith("Sergei Ryabkov") and ryabkov.attribution.endswith(("(quoted)", "(reported)"))
+    assert json.loads(json.dumps(answer_json(answer)))["citations"][0]["speech"] in ("direct", "reported", None)
+    own = replace(ryabkov, speaker=None, role=None, speech=None, source="Al-Monitor")
+    assert own.attribution == "Al-Monitor (article text)"

@@ -82,9 +82,7 @@ def _link_markers(text: str, turn: int, numbers: set[int]) -> str:
 
 
 def _who(c: Citation) -> str:
-    if not c.speaker:
-        return "article text"
-    return f"{escape(c.speaker)}, {escape(c.role)}" if c.role else escape(c.speaker)
+    return escape(c.attribution)
 
 
 def date_html(published: str | None) -> str:
