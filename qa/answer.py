@@ -22,9 +22,9 @@ from index.pipeline import load_bm25, open_store
 from index.settings import Settings
 from index.store import Store
 from qa.chat import Turn, contextualize
-from qa.cite import Resolved, make_citation, resolve
+from qa.cite import MARKER, Resolved, make_citation, resolve
 from qa.conflict import Conflict, find_conflicts
-from qa.gate import asked_speaker, missing_names, missing_numbers, speaker_found
+from qa.gate import asked_speaker, missing_names, missing_numbers, names_all_in, speaker_found
 from qa.generate import Generator, make_generator
 from qa.prompt import SCHEMA, build_messages, parse_draft, partial_answer
 from qa.records import Answer, Citation, Evidence, Timings
@@ -83,9 +83,9 @@ class Assistant:
     def _refusal_reason(self, question: str, retrieval: Retrieval) -> str | None:
         if not retrieval.evidence:
             return "Nothing in the indexed briefings matches the question."
-        if retrieval.best_score < self.settings.min_evidence_score:
-            return "The closest passages are only loosely related to the question."
         context = " ".join([p.chunk.text for p in retrieval.passages] + [p.title for p in {e.article for e in retrieval.evidence}])
+        if retrieval.best_score < self.settings.min_evidence_score and not names_all_in(question, retrieval.evidence):
+            return "The closest passages are only loosely related to the question."
         absent = missing_names(question, context) + missing_numbers(question, context)
         if absent:
             return f"The briefings never mention {', '.join(absent)}."
@@ -117,9 +117,9 @@ class Assistant:
             yield base.refusal("The model's draft cited nothing that could be checked.", evidence, resolved.notes)
             return
         cited = _cited_evidence(resolved.citations, evidence)
-        unsupported = _absent_from(question, cited)
-        if unsupported:
-            yield base.refusal(f"The passages the answer would cite never mention {', '.join(unsupported)}.", evidence, resolved.notes)
+        reason = _unsupported(question, draft.answer, cited)
+        if reason:
+            yield base.refusal(reason, evidence, resolved.notes)
             return
         conflicts = find_conflicts(cited, evidence, self.settings.min_evidence_score)
         resolved = _both_sides(question, resolved, evidence) if is_yes_no(question) else _with_closest(resolved, evidence)
@@ -187,11 +187,23 @@ def _cited_evidence(citations: Sequence[Citation], evidence: Sequence[Evidence])
     return out
 
 
-def _absent_from(question: str, cited: Sequence[Evidence]) -> list[str]:
-    """Names and numbers of the question that none of the cited articles (text, title, date) mention."""
+def _unsupported(question: str, draft: str, cited: Sequence[Evidence]) -> str | None:
+    """Why the cited sentences cannot carry the draft, if they cannot: a name or number of the question
+    that no cited article mentions; a figure in the draft that no cited article states (an invented
+    number); a "what did X say" question none of whose cited sentences is X's."""
     articles = {ev.article.id: ev.article for ev in cited}.values()
     context = " ".join(f"{a.title} {a.published or ''} {a.text}" for a in articles)
-    return missing_names(question, context) + missing_numbers(question, context)
+    absent = missing_names(question, context) + missing_numbers(question, context)
+    if absent:
+        return f"The passages the answer would cite never mention {', '.join(absent)}."
+    invented = missing_numbers(MARKER.sub(" ", draft), f"{question} {context}")
+    if invented:
+        return f"The model's draft states {', '.join(invented)}, which the cited passages do not."
+    person = asked_speaker(question)
+    if person and not speaker_found(person, [f"{ev.speaker} {ev.role or ''}" for ev in cited if ev.speaker]):
+        return f"None of the sentences the answer would cite is a statement by {person}."
+    return None
+
 
 
 def _with_conflicts(resolved: Resolved, conflicts: Sequence[Conflict]) -> Resolved:

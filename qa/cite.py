@@ -26,7 +26,7 @@ from index.bm25 import has_word, tokenize
 from index.records import Article
 from qa.records import Citation, Evidence
 
-_MARKER = re.compile(r"\[\s*S?\d+(?:\s*[,;]\s*S?\d+)*\s*\]")
+MARKER = re.compile(r"\[\s*S?\d+(?:\s*[,;]\s*S?\d+)*\s*\]")
 _ADJACENT = re.compile(r"\]\s*[,;]?\s*(?:and\s+)?\[")
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s+|$")
 MAX_PER_CLAIM = 3
@@ -90,14 +90,14 @@ def resolve(answer: str, evidence: Sequence[Evidence]) -> Resolved:
     """Resolve the ``[S#]`` markers and quoted phrases of a draft answer (see the module docstring)."""
     by_n = {ev.n: ev for ev in evidence}
     answer = _ADJACENT.sub(", ", answer)
-    if not _MARKER.search(answer):
+    if not MARKER.search(answer):
         answer = _attach_markers(answer, evidence)
     numbers: dict[int, int] = {}  # evidence n -> citation number
     spans: dict[int, tuple[int, int]] = {}
     notes: list[str] = []
     pieces: list[str] = []
     last = 0
-    for m in _MARKER.finditer(answer):
+    for m in MARKER.finditer(answer):
         before = answer[last : m.start()]
         ids = [int(x) for x in re.findall(r"\d+", m.group(0))]
         claim = re.split(r"(?<=[.?!])\s", before.strip())[-1]

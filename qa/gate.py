@@ -20,7 +20,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+
+from qa.records import Evidence
 
 _NAME_RUN = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)*)")
 _QUESTION_WORDS = frozenset("who what when where why how which whom whose did does do is are was were has have had can could will would should i".split())
@@ -59,6 +61,13 @@ _NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*")
 def missing_numbers(question: str, context: str) -> list[str]:
     """The question's numbers that ``context`` never states (digits not part of a longer number)."""
     return [n for n in dict.fromkeys(_NUMBER.findall(question)) if not re.search(rf"(?<![\d.,]){re.escape(n)}(?![\d]|[.,]\d)", context)]
+
+
+def names_all_in(question: str, evidence: Sequence[Evidence]) -> bool:
+    """Whether the question names someone or something and one evidence sentence mentions every name
+    ("Who is Tom Reyes?"): such a question is on topic even when the sentence is long and its cosine low."""
+    names = question_names(question)
+    return bool(names) and any(not missing_names(question, ev.text) for ev in evidence)
 
 
 def asked_speaker(question: str) -> str | None:

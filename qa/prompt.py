@@ -1,7 +1,7 @@
 """The prompt for the generator and the parsing of its JSON reply.
 
 The system message is fixed (llama.cpp reuses its KV cache across questions); the user message
-lists the evidence as numbered sentences with their speakers, then the question. The model
+lists the evidence as numbered sentences with their article's date and their speakers, then the question. The model
 replies with JSON: ``answerable``, a short ``answer`` citing ``[S#]`` ids, and a ``verdict``.
 
 >>> d = parse_draft('{"answerable": true, "answer": "No [S2].", "verdict": "no"}')
@@ -70,8 +70,9 @@ def build_messages(question: str, evidence: Sequence[Evidence]) -> list[Message]
     """System message (fixed) + user message (evidence sentences, then the question)."""
     lines = []
     for ev in evidence:
-        who = f"(speaker: {ev.speaker}{', ' + ev.role if ev.role else ''}) " if ev.speaker else ""
-        lines.append(f"[S{ev.n}] {who}{' '.join(ev.text.split())}")
+        notes = ([ev.article.published] if ev.article.published else []) + (
+            [f"speaker: {ev.speaker}{', ' + ev.role if ev.role else ''}"] if ev.speaker else [])
+        lines.append(f"[S{ev.n}] {'(' + '; '.join(notes) + ') ' if notes else ''}{' '.join(ev.text.split())}")
     user = "Evidence:\n" + "\n".join(lines) + f"\n\nQuestion: {question.strip()}"
     return [Message("system", SYSTEM), Message("user", user)]
 

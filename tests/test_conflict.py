@@ -77,3 +77,37 @@ def test_missing_numbers_matches_whole_numbers_only() -> None:
     assert missing_numbers("What happened in 2018?", "In 20180 it rained, and in 12018.") == ["2018"]
     assert missing_numbers("Season 4?", "season 4.5 starts") == ["4"]
     assert missing_numbers("No numbers here?", "") == []
+
+
+def test_a_figure_no_cited_article_states_makes_the_draft_a_refusal(tmp_path: Path) -> None:
+    texts = ["Honda has spent years developing the Asimo robot.", "Sony sold 100 robots."]
+    q = "How much did Honda spend developing Asimo?"
+    _, probe = _assistant(tmp_path / "p", texts, [])
+    n = _number(probe, q, "Honda")
+    _, a = _assistant(tmp_path / "a", texts, [json.dumps({"answerable": True, "answer": f"$10 million [S{n}].", "verdict": "n/a"})])
+    answer = a.ask(q)
+    assert answer.refused and "10" in answer.text
+
+
+def test_a_what_did_x_say_answer_must_cite_x(tmp_path: Path) -> None:
+    texts = ['"We will strike," Janet Cole said. Alan Brennan spoke at the plant.', '"The ballot is fair," Alan Brennan said.']
+    q = "What did Alan Brennan say about the ballot?"
+    _, probe = _assistant(tmp_path / "p", texts, [])
+    n = _number(probe, q, "We will strike")
+    _, a = _assistant(tmp_path / "a", texts, [json.dumps({"answerable": True, "answer": f"He said they will strike [S{n}].", "verdict": "n/a"})])
+    answer = a.ask(q)
+    assert answer.refused and "Alan Brennan" in answer.text
+
+
+def test_a_named_question_is_not_refused_for_a_low_cosine_when_a_sentence_names_everyone(tmp_path: Path) -> None:
+    texts = ["Tom Reyes, who has run the harbour office for twelve years after a long career at sea, retired."]
+    q = "Who is Tom Reyes?"
+    _, probe = _assistant(tmp_path / "p", texts, [])
+    n = _number(probe, q, "Reyes")
+    settings_floor = 0.99  # every sentence is "loosely related" at this floor
+    _, a = _assistant(tmp_path / "a", texts, [json.dumps({"answerable": True, "answer": f"He ran the harbour office [S{n}].", "verdict": "n/a"})])
+    a.settings = a.settings.model_copy(update={"min_evidence_score": settings_floor})
+    assert not a.ask(q).refused
+    _, b = _assistant(tmp_path / "b", texts, [])
+    b.settings = b.settings.model_copy(update={"min_evidence_score": settings_floor})
+    assert b.ask("What does the harbour office do?").refused
