@@ -280,11 +280,12 @@ def worker(size: int, data_dir: Path, rounds: int, n_questions: int, profile: bo
     return out
 
 
-def open_probe(data_dir: Path, n_questions: int) -> dict:
+def open_probe(data_dir: Path, n_questions: int, rounds: int) -> dict:
     """A new process opening the index for writing, as ``briefqa index add`` does (recovery + BM25 load), then
-    serving the questions once (its RSS is what a process serving this index holds); last, the full
-    ``store.repair()`` that opening now skips (it ran on every open before; now only for a data dir never
-    marked clean — after a crash the journal names the few articles to check)."""
+    serving the questions (latencies: the embedded baseline of the server probe that follows; RSS: what a
+    process serving this index holds); last, the full ``store.repair()`` that opening now skips (it ran on
+    every open before; now only for a data dir never marked clean — after a crash the journal names the
+    few articles to check)."""
     from index.pipeline import Indexer
     from qa.retrieve import Retriever
 
@@ -292,11 +293,14 @@ def open_probe(data_dir: Path, n_questions: int) -> dict:
     load_s, bm25 = timed(lambda: ix.bm25)
     s = ix.settings
     retriever = Retriever(ix.store, ix.embedder, bm25, top_chunks=s.top_chunks, per_article=s.max_chunks_per_article, evidence=s.evidence_sentences)
-    for q in questions(n_questions):
-        retriever.retrieve(q)
+    qs = questions(n_questions)
+    qvecs = list(ix.embedder.embed(qs))
+    dense = latencies(lambda v: ix.store.query(v, POOL), qvecs, rounds)
+    fused = latencies(retriever.retrieve, qs, rounds)
     serving_rss = rss_mb()
     repair_s, _ = timed(ix.store.repair)
-    return {"open_s": open_s, "bm25_load_s": load_s, "total_s": open_s + load_s, "serving_rss_mb": serving_rss, "repair_s": repair_s}
+    return {"open_s": open_s, "bm25_load_s": load_s, "total_s": open_s + load_s, "serving_rss_mb": serving_rss, "repair_s": repair_s,
+            "dense": dense, "fused": fused}
 
 
 def free_port() -> int:
@@ -362,6 +366,10 @@ def fmt(x: float) -> str:
     return f"{x:.0f}" if abs(x) >= 100 else f"{x:.1f}" if abs(x) >= 10 else f"{x:.2f}" if abs(x) >= 0.1 else f"{x:.3f}"
 
 
+def signed(ms: float) -> str:
+    return ("+" if ms >= 0 else "-") + fmt(abs(ms)) + " ms"
+
+
 def table(runs: list[dict], servers: dict[int, dict], ratio: float) -> list[str]:
     sizes = [r["size"] for r in runs]
     base = runs[0]
@@ -398,14 +406,14 @@ def table(runs: list[dict], servers: dict[int, dict], ratio: float) -> list[str]
     row("RSS MB, builder after queries", lambda r: r["rss_query_mb"])
     row("RSS MB, builder peak", lambda r: r["rss_peak_mb"])
     for size, server in sorted(servers.items()):
-        emb = next(r for r in runs if r["size"] == size)
+        emb = next(r for r in runs if r["size"] == size)["open"]  # a fresh embedded process, just before the server
         cells = [""] * len(runs)
         col = sizes.index(size)
         for name, value in (
             (f"server ({k(size)}): dense p50 / p95 ms", f"{fmt(server['dense']['p50'])} / {fmt(server['dense']['p95'])}"),
-            (f"server ({k(size)}): dense p50 vs embedded", f"+{fmt(server['dense']['p50'] - emb['dense']['p50'])} ms"),
+            (f"server ({k(size)}): dense p50 vs embedded*", signed(server['dense']['p50'] - emb['dense']['p50'])),
             (f"server ({k(size)}): fused p50 / p95 ms", f"{fmt(server['fused']['p50'])} / {fmt(server['fused']['p95'])}"),
-            (f"server ({k(size)}): fused p50 vs embedded", f"+{fmt(server['fused']['p50'] - emb['fused']['p50'])} ms"),
+            (f"server ({k(size)}): fused p50 vs embedded*", signed(server['fused']['p50'] - emb['fused']['p50'])),
             (f"server ({k(size)}): first query s, server RSS MB", f"{fmt(server['first_query_s'])}, {fmt(server['server_rss_mb'])}"),
         ):
             cells = [""] * len(runs)
@@ -456,7 +464,7 @@ def main() -> None:
         print(json.dumps(worker(args.worker, args.data_dir, rounds, n_questions, args.profile)))
         return
     if args.open_probe is not None:
-        print(json.dumps(open_probe(args.open_probe, n_questions)))
+        print(json.dumps(open_probe(args.open_probe, n_questions, rounds)))
         return
 
     sizes = [int(x) for x in (args.sizes or ("500,5000" if args.quick else "1000,10000,100000")).split(",")]
@@ -482,7 +490,7 @@ def main() -> None:
             if done.returncode != 0:
                 raise SystemExit(f"worker for {size} failed:\n{done.stderr[-4000:]}")
             run = json.loads(done.stdout.strip().splitlines()[-1])
-            probe = subprocess.run([sys.executable, __file__, "--open-probe", str(data_dir), "--questions", str(n_questions)],
+            probe = subprocess.run([sys.executable, __file__, "--open-probe", str(data_dir), "--questions", str(n_questions), "--rounds", str(rounds)],
                                    capture_output=True, text=True, cwd=ROOT, check=False)
             if probe.returncode != 0:
                 raise SystemExit(f"open probe for {size} failed:\n{probe.stderr[-4000:]}")
@@ -498,6 +506,8 @@ def main() -> None:
     load = os.getloadavg()
     print()
     print("\n".join(table(runs, servers, ratio)))
+    if servers:
+        print("* embedded: the same retrievals in a fresh process on the same data dir, measured just before the server")
     print(f"\nwall time {time.time() - started:.0f} s; load average at end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(json.dumps({"runs": runs, "servers": servers}), file=sys.stderr)
 
