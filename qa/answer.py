@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 
-from index.bm25 import BM25Index
+from index.bm25 import BM25Index, has_word, tokenize
 from index.embed import Embedder, make_embedder
 from index.errors import BriefQAError
 from index.pipeline import load_bm25, open_store
@@ -96,6 +96,27 @@ class Assistant:
                 return f"The briefings quote no statement by {person}."
         return None
 
+    def _nearby_speakers(self, ev: Evidence) -> list[str]:
+        """Speakers (name and role) of ``ev``'s sentence and the sentences either side of it."""
+        _, speakers = self.retriever.article(ev.article.id)
+        near = speakers[max(0, ev.sentence.idx - 1) : ev.sentence.idx + 2]
+        return [f"{s.name} {s.role or ''}" for s in near if s]
+
+    def _own_words(self, question: str, resolved: Resolved, evidence: Sequence[Evidence]) -> Resolved:
+        """For "what did X say": when the draft cites none of X's sentences but the evidence holds some,
+        answer with X's best two statements instead (the small model sometimes quotes a bystander)."""
+        person = asked_speaker(question)
+        cited = _cited_evidence(resolved.citations, evidence)
+        if not person or speaker_found(person, [s for ev in cited for s in self._nearby_speakers(ev)]):
+            return resolved
+        own = [ev for ev in sorted(evidence, key=lambda e: -e.score) if ev.speaker and speaker_found(person, [ev.speaker])][:2]
+        if not own:
+            return resolved
+        cites = tuple(make_citation(i, ev) for i, ev in enumerate(own, start=1))
+        who = f"{own[0].speaker} ({own[0].role})" if own[0].role else own[0].speaker
+        note = f"the draft quoted other speakers; shown instead: {own[0].speaker}'s own statements"
+        return Resolved(f"{who} said: " + " ".join(f"[{c.n}]" for c in cites) + ".", cites, (*resolved.notes, note))
+
     def _generate(self, base: _Base, question: str, evidence: Sequence[Evidence]) -> Iterator[str | Answer]:
         assert self.generator is not None
         raw, shown = "", ""
@@ -112,12 +133,12 @@ class Assistant:
         if not draft.answerable or not draft.answer.strip():
             yield base.refusal("The closest passages do not answer the question.", evidence)
             return
-        resolved = resolve(_mark_cut(draft.answer), evidence)
+        resolved = self._own_words(question, resolve(_mark_cut(draft.answer), evidence), evidence)
         if not any(c.verified for c in resolved.citations):
             yield base.refusal("The model's draft cited nothing that could be checked.", evidence, resolved.notes)
             return
         cited = _cited_evidence(resolved.citations, evidence)
-        reason = _unsupported(question, draft.answer, cited)
+        reason = _unsupported(question, draft.answer, cited, evidence, self._nearby_speakers)
         if reason:
             yield base.refusal(reason, evidence, resolved.notes)
             return
@@ -187,22 +208,34 @@ def _cited_evidence(citations: Sequence[Citation], evidence: Sequence[Evidence])
     return out
 
 
-def _unsupported(question: str, draft: str, cited: Sequence[Evidence]) -> str | None:
+def _unsupported(
+    question: str, draft: str, cited: Sequence[Evidence], evidence: Sequence[Evidence], speakers_near: Callable[[Evidence], list[str]]
+) -> str | None:
     """Why the cited sentences cannot carry the draft, if they cannot: a name or number of the question
-    that no cited article mentions; a figure in the draft that no cited article states (an invented
-    number); a "what did X say" question none of whose cited sentences is X's."""
+    that no cited article mentions; a figure in the draft that no evidence sentence states (an invented
+    number); "how many N" when no cited sentence mentions N; a "what did X say" question none of whose
+    cited sentences is X's or continues X's quotation (``speakers_near``: the speakers of a sentence
+    and its neighbours)."""
     articles = {ev.article.id: ev.article for ev in cited}.values()
     context = " ".join(f"{a.title} {a.published or ''} {a.text}" for a in articles)
     absent = missing_names(question, context) + missing_numbers(question, context)
     if absent:
         return f"The passages the answer would cite never mention {', '.join(absent)}."
-    invented = missing_numbers(MARKER.sub(" ", draft), f"{question} {context}")
+    shown = " ".join([question, *(ev.text for ev in evidence), *(f"{a.title} {a.published or ''}" for a in articles)])
+    invented = missing_numbers(MARKER.sub(" ", draft), shown)
     if invented:
-        return f"The model's draft states {', '.join(invented)}, which the cited passages do not."
+        return f"The model's draft states {', '.join(invented)}, which no evidence sentence does."
+    counted = _HOW_MANY.search(question)
+    noun = tokenize(counted.group(1)) if counted else []
+    if noun and not has_word(noun[0], set(tokenize(" ".join(ev.text for ev in cited)))):
+        return f"None of the sentences the answer would cite counts {counted.group(1)}."
     person = asked_speaker(question)
-    if person and not speaker_found(person, [f"{ev.speaker} {ev.role or ''}" for ev in cited if ev.speaker]):
+    if person and not speaker_found(person, [s for ev in cited for s in speakers_near(ev)]):
         return f"None of the sentences the answer would cite is a statement by {person}."
     return None
+
+
+_HOW_MANY = re.compile(r"\bhow\s+many\s+([a-z]+)", re.I)
 
 
 

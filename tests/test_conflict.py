@@ -89,14 +89,19 @@ def test_a_figure_no_cited_article_states_makes_the_draft_a_refusal(tmp_path: Pa
     assert answer.refused and "10" in answer.text
 
 
-def test_a_what_did_x_say_answer_must_cite_x(tmp_path: Path) -> None:
+def test_a_what_did_x_say_answer_quotes_x_not_a_bystander(tmp_path: Path) -> None:
     texts = ['"We will strike," Janet Cole said. Alan Brennan spoke at the plant.', '"The ballot is fair," Alan Brennan said.']
     q = "What did Alan Brennan say about the ballot?"
     _, probe = _assistant(tmp_path / "p", texts, [])
     n = _number(probe, q, "We will strike")
     _, a = _assistant(tmp_path / "a", texts, [json.dumps({"answerable": True, "answer": f"He said they will strike [S{n}].", "verdict": "n/a"})])
     answer = a.ask(q)
-    assert answer.refused and "Alan Brennan" in answer.text
+    assert not answer.refused and answer.text.startswith("Alan Brennan said: [1]")
+    assert [c.quote for c in answer.citations] == ['"The ballot is fair," Alan Brennan said.']
+    assert any("own statements" in note for note in answer.notes)
+    only_cole = [texts[0]]
+    _, b = _assistant(tmp_path / "b", only_cole, [json.dumps({"answerable": True, "answer": "He said they will strike [S1].", "verdict": "n/a"})])
+    assert b.ask(q).refused  # Brennan is mentioned but never speaks: refused before the model
 
 
 def test_a_named_question_is_not_refused_for_a_low_cosine_when_a_sentence_names_everyone(tmp_path: Path) -> None:
@@ -111,3 +116,13 @@ def test_a_named_question_is_not_refused_for_a_low_cosine_when_a_sentence_names_
     _, b = _assistant(tmp_path / "b", texts, [])
     b.settings = b.settings.model_copy(update={"min_evidence_score": settings_floor})
     assert b.ask("What does the harbour office do?").refused
+
+
+def test_how_many_n_needs_a_cited_sentence_that_mentions_n(tmp_path: Path) -> None:
+    texts = ["The barrier will protect 3,200 homes in the lower town.", "The lower town flooded twice."]
+    q = "How many people live in the lower town?"
+    _, probe = _assistant(tmp_path / "p", texts, [])
+    n = _number(probe, q, "3,200")
+    _, a = _assistant(tmp_path / "a", texts, [json.dumps({"answerable": True, "answer": f"3,200 homes [S{n}].", "verdict": "n/a"})])
+    answer = a.ask(q)
+    assert answer.refused and "people" in answer.text

@@ -40,12 +40,7 @@ def news(assistant: Assistant) -> EvalSummary:
     return summary
 
 
-def test_news_set_does_not_fall_below_its_measured_level(news: EvalSummary) -> None:
-    """38/47 (81%) when the set was written; the floor leaves room for two flips of the local model."""
-    assert news.correct >= 36, render(news)
-    assert news.verified_share == 1.0
-
-
-@pytest.mark.xfail(reason="the issue's target; 38/47 when written: the misses are listed in eval/README.md", strict=False)
-def test_news_set_reaches_ninety_percent(news: EvalSummary) -> None:
+def test_news_set_reaches_ninety_percent_with_every_quote_verified(news: EvalSummary) -> None:
+    """The issue's target; 43/47 when last measured (the misses are listed in eval/README.md)."""
     assert news.correct >= 0.9 * len(news.rows), render(news)
+    assert news.verified_share == 1.0
