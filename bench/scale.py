@@ -19,7 +19,8 @@ plus the BM25 merge (full rebuild) that the delta triggers once it exceeds ``bm2
 the index, amortised; opening the index for a write in a new process (repair + BM25 load); size on
 disk; RSS. Ratios are against the smallest size of the same run. Then, for ``--server-sizes``, the
 same data dir is served by ``chroma run`` (a subprocess, stopped at the end) and the same dense and
-fused retrievals go through ``chromadb.HttpClient``: the scale-out path's cost per query.
+fused retrievals go through ``ChromaStore.connect`` (``chromadb.HttpClient``, as ``BRIEFQA_CHROMA_URL`` does):
+the scale-out path's cost per query.
 """
 
 from __future__ import annotations
@@ -310,7 +311,7 @@ def free_port() -> int:
 
 
 def server_probe(data_dir: Path, rounds: int, n_questions: int) -> dict:
-    """Serve ``data_dir``'s Chroma with ``chroma run`` and time the same retrievals through HttpClient."""
+    """Serve ``data_dir``'s Chroma with ``chroma run`` and time the same retrievals through ``ChromaStore.connect``."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -337,7 +338,7 @@ def server_probe(data_dir: Path, rounds: int, n_questions: int) -> dict:
         if client is None:
             raise RuntimeError("chroma run did not answer within 120 s; see chroma-server.log")
         embedder = HashEmbedder()
-        store = ChromaStore(client, embedder.name)
+        store = ChromaStore.connect(f"http://127.0.0.1:{port}", embedder.name)  # the app's path (BRIEFQA_CHROMA_URL)
         qs = questions(n_questions)
         qvecs = list(embedder.embed(qs))
         first_s, _ = timed(lambda: store.query(qvecs[0], POOL))
