@@ -39,8 +39,7 @@ from index.pipeline import Indexer  # noqa: E402
 from index.records import Article  # noqa: E402
 from index.settings import Settings  # noqa: E402
 from qa.answer import Assistant  # noqa: E402
-from qa.cite import verify  # noqa: E402
-from qa.evaluate import hit_groups  # noqa: E402
+from qa.evaluate import hit_groups, verified_count  # noqa: E402
 from qa.generate import Generator, make_generator  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "bench" / "rgb" / "en_fact.jsonl"
@@ -114,10 +113,7 @@ def run_ours(mode: str, texts: list[str], questions: Sequence[Question], generat
     for q in questions:
         a = assistant.ask(q.query)
         shown = a.text + " " + " ".join(c.quote for c in a.citations)
-        verified = 0
-        for c in a.citations:
-            entry = indexer.store.get(c.article_id)
-            verified += bool(entry and c.verified and verify(entry.article, c.start, c.end, c.quote))
+        verified = verified_count(a, indexer.store)
         rows.append(Row("ours", mode, q.id, q.query, a.text, shown, a.refused, a.verdict, len(a.citations), verified,
                         a.timings.total_s, judge(mode, q, shown, a.refused, a.verdict)))
         _progress(rows[-1])

@@ -76,16 +76,17 @@ def bench_side_by_side(
     count = getattr(gen, "count_tokens", lambda text: len(text.split()))
     naive = NaiveRag(ix.embedder, gen, count_tokens=count)
     naive.index([e.article for e in ix.store.articles()])
-    gold = [i for i in items if i.answerable and i.gold_quotes]
-    n_gold = sum(len(i.gold_quotes) for i in gold)
-    ours_found = sum(gold_found(i.gold_quotes, [e.text for e in assistant.retriever.retrieve(i.question).evidence]) for i in gold)
-    naive_found = sum(gold_found(i.gold_quotes, [d.page_content for d in naive.retrieve(i.question)]) for i in gold)
+    evidence = [assistant.retriever.retrieve(item.question).evidence for item in items]
+    runs = [naive.ask(item.question) for item in items]
+    gold = [(i, ev, run) for i, ev, run in zip(items, evidence, runs) if i.answerable and i.gold_quotes]
+    n_gold = sum(len(i.gold_quotes) for i, _, _ in gold)
+    ours_found = sum(gold_found(i.gold_quotes, [e.text for e in ev]) for i, ev, _ in gold)
+    naive_found = sum(gold_found(i.gold_quotes, run.context) for i, _, run in gold)
     ours_user, ours_all = [], []
-    for item in items:
-        messages = build_messages(item.question, assistant.retriever.retrieve(item.question).evidence)
+    for item, ev in zip(items, evidence):
+        messages = build_messages(item.question, ev)
         ours_user.append(count(messages[1].content))
         ours_all.append(sum(count(m.content) for m in messages))
-    runs = [naive.ask(item.question) for item in items]
     naive_tokens = [r.prompt_tokens for r in runs]
     naive_s, naive_first = [r.seconds for r in runs], [r.first_token_s for r in runs]
 

@@ -24,7 +24,7 @@ from index.store import Store
 from qa.chat import Turn, contextualize
 from qa.cite import MARKER, Resolved, make_citation, resolve
 from qa.conflict import Conflict, find_conflicts
-from qa.gate import asked_speaker, missing_names, missing_numbers, names_all_in, speaker_found
+from qa.gate import asked_speaker, missing_numbers, missing_terms, names_all_in, speaker_found
 from qa.generate import Generator, make_generator
 from qa.prompt import SCHEMA, build_messages, parse_draft, partial_answer
 from qa.records import Answer, Citation, Evidence, Timings
@@ -86,7 +86,7 @@ class Assistant:
         context = " ".join([p.chunk.text for p in retrieval.passages] + [p.title for p in {e.article for e in retrieval.evidence}])
         if retrieval.best_score < self.settings.min_evidence_score and not names_all_in(question, retrieval.evidence):
             return "The closest passages are only loosely related to the question."
-        absent = missing_names(question, context) + missing_numbers(question, context)
+        absent = missing_terms(question, context)
         if absent:
             return f"The briefings never mention {', '.join(absent)}."
         person = asked_speaker(question)
@@ -198,12 +198,17 @@ def _both_sides(question: str, resolved: Resolved, evidence: Sequence[Evidence])
     return Resolved(_side_by_side(question, cites), tuple(cites), resolved.notes)
 
 
+def _within(c: Citation, ev: Evidence) -> bool:
+    """Whether citation ``c`` points into evidence sentence ``ev``."""
+    return ev.article.id == c.article_id and ev.sentence.start <= c.start < ev.sentence.end
+
+
 def _cited_evidence(citations: Sequence[Citation], evidence: Sequence[Evidence]) -> list[Evidence]:
     """The evidence sentences the verified citations point into, in citation order."""
     out: list[Evidence] = []
     for c in citations:
         for ev in evidence:
-            if c.verified and ev.article.id == c.article_id and ev.sentence.start <= c.start < ev.sentence.end and ev not in out:
+            if c.verified and _within(c, ev) and ev not in out:
                 out.append(ev)
     return out
 
@@ -218,7 +223,7 @@ def _unsupported(
     and its neighbours)."""
     articles = {ev.article.id: ev.article for ev in cited}.values()
     context = " ".join(f"{a.title} {a.published or ''} {a.text}" for a in articles)
-    absent = missing_names(question, context) + missing_numbers(question, context)
+    absent = missing_terms(question, context)
     if absent:
         return f"The passages the answer would cite never mention {', '.join(absent)}."
     shown = " ".join([question, *(ev.text for ev in evidence), *(f"{a.title} {a.published or ''}" for a in articles)])
@@ -238,7 +243,6 @@ def _unsupported(
 _HOW_MANY = re.compile(r"\bhow\s+many\s+([a-z]+)", re.I)
 
 
-
 def _with_conflicts(resolved: Resolved, conflicts: Sequence[Conflict]) -> Resolved:
     """Lead with the values that copies of one statement state differently, each quoted verbatim:
     "The briefings disagree: “Facebook” [1] or “Apple” [3]." (the quoted sentences become citations)."""
@@ -247,8 +251,7 @@ def _with_conflicts(resolved: Resolved, conflicts: Sequence[Conflict]) -> Resolv
     cites = list(resolved.citations)
     pairs = []
     for conflict in conflicts:
-        n_first = next((c.n for c in cites if c.article_id == conflict.first.article.id
-                        and conflict.first.sentence.start <= c.start < conflict.first.sentence.end), None)
+        n_first = next((c.n for c in cites if _within(c, conflict.first)), None)
         if n_first is None:
             continue
         second = make_citation(len(cites) + 1, conflict.second)
@@ -274,8 +277,7 @@ def _with_closest(resolved: Resolved, evidence: Sequence[Evidence]) -> Resolved:
     if len({(c.article_id, c.start) for c in cites}) < 2:
         text = _CLAIMS_DISAGREEMENT.sub("", text)
         text = text[:1].upper() + text[1:]
-    scores = {(e.article.id, e.sentence.start, e.sentence.end): e.score for e in evidence}
-    cited = [s for (aid, start, end), s in scores.items() if any(c.article_id == aid and start <= c.start < end for c in cites)]
+    cited = [e.score for e in evidence if any(_within(c, e) for c in cites)]
     best = max(evidence, key=lambda e: e.score, default=None)
     if best is not None and cited and best.score - max(cited) >= CLOSEST_MARGIN:
         extra = make_citation(len(cites) + 1, best)

@@ -108,11 +108,17 @@ def gold_overlap(quote: str, gold: Sequence[str]) -> bool:
     return any((g := normalise(x)[0]) in q or q in g for x in gold)
 
 
-def score(item: EvalItem, answer: Answer, store: Store) -> EvalRow:
+def verified_count(answer: Answer, store: Store) -> int:
+    """How many of the answer's citations are, re-checked against the stored article, verbatim spans."""
     verified = 0
     for c in answer.citations:
         entry = store.get(c.article_id)
         verified += bool(entry and c.verified and verify(entry.article, c.start, c.end, c.quote))
+    return verified
+
+
+def score(item: EvalItem, answer: Answer, store: Store) -> EvalRow:
+    verified = verified_count(answer, store)
     shown = answer.text + " " + " ".join(c.quote for c in answer.citations)
     if item.answerable:
         correct = not answer.refused and hit_groups(item.must_mention, shown)

@@ -63,6 +63,11 @@ def missing_numbers(question: str, context: str) -> list[str]:
     return [n for n in dict.fromkeys(_NUMBER.findall(question)) if not re.search(rf"(?<![\d.,]){re.escape(n)}(?![\d]|[.,]\d)", context)]
 
 
+def missing_terms(question: str, context: str) -> list[str]:
+    """The question's names and numbers that ``context`` never mentions (hard constraints of a question)."""
+    return missing_names(question, context) + missing_numbers(question, context)
+
+
 def names_all_in(question: str, evidence: Sequence[Evidence]) -> bool:
     """Whether the question names someone or something and one evidence sentence mentions every name
     ("Who is Tom Reyes?"): such a question is on topic even when the sentence is long and its cosine low."""
