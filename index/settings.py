@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     n_threads: int = 0  # 0: one per core
     n_ctx: int = 4096
     max_answer_tokens: int = 220
+    draft_tokens: int = 0  # prompt-lookup speculative decoding: tokens drafted per step from the prompt (0: off)
 
     # reliability and exposure (docs/reliability.md)
     max_file_mb: float = 10.0  # a larger input file is rejected, not indexed (a briefing is rarely over 1 MB)
