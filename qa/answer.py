@@ -49,13 +49,14 @@ class Assistant:
         generator: Generator | None | object = FROM_SETTINGS,
     ) -> None:
         self.settings = s = settings or Settings()
+        # the model worker starts first, so that it loads while the embedder and the index load
+        self.generator: Generator | None = make_generator(s) if generator is FROM_SETTINGS else generator  # type: ignore[assignment]
         embedder = embedder or make_embedder(s)
         store = store or open_store(s, embedder, create=False)
         bm25 = bm25 or load_bm25(s, store)
         self.retriever = Retriever(
             store, embedder, bm25, top_chunks=s.top_chunks, per_article=s.max_chunks_per_article, evidence=s.evidence_sentences
         )
-        self.generator: Generator | None = make_generator(s) if generator is FROM_SETTINGS else generator  # type: ignore[assignment]
 
     def ask(self, question: str, history: Sequence[Turn] | None = None) -> Answer:
         """The final ``Answer`` (see ``ask_stream`` for partial text)."""

@@ -71,9 +71,11 @@ def _indexer(settings: Settings) -> Indexer:
 
 def _assistant(settings: Settings) -> Assistant:
     from qa.answer import Assistant
+    from qa.generate import make_generator
 
+    generator = make_generator(settings)  # the model worker loads while the embedder and the store do
     embedder, store = _open(settings, create=False)
-    return Assistant(settings, store=store, embedder=embedder)
+    return Assistant(settings, store=store, embedder=embedder, generator=generator)
 
 
 @index_app.command("add")

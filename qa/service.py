@@ -27,7 +27,7 @@ from index.settings import Settings
 from index.store import Store, StoredArticle
 from qa.answer import FROM_SETTINGS, Assistant
 from qa.chat import Turn
-from qa.generate import Generator
+from qa.generate import Generator, make_generator
 from qa.records import Answer
 
 
@@ -36,6 +36,8 @@ class BriefingService:
 
     def __init__(self, settings: Settings | None = None, *, generator: Generator | None | object = FROM_SETTINGS) -> None:
         self.settings = settings or Settings()
+        if generator is FROM_SETTINGS:  # the model worker loads while the embedder and the store do
+            generator = make_generator(self.settings)
         embedder = make_embedder(self.settings)
         store = open_store(self.settings, embedder, create=True)
         self._indexer = Indexer(self.settings, store=store, embedder=embedder)
