@@ -3,6 +3,7 @@
     python bench/judge.py                    # score calib + test, fit biases on calib, print the test table
     python bench/judge.py --split calib      # only score the calib split (prompt work happens here)
     python bench/judge.py --limit 40         # a quick run on the first N triples of each split
+    python bench/judge.py --cached-only      # the table for the test triples scored so far (no model time)
 
 The biases are fitted on the calib split only; the table reports the test split. Raw log-probabilities
 are cached per prompt (``--cache``), so a rerun after a calibration change needs no model time.
@@ -107,7 +108,8 @@ def cross_validated(triples: list[dict], raw: dict[str, dict], mode: str, l2: fl
 
 
 def accuracy(triples: list[dict], raw: dict[str, dict], judge: Judge) -> float:
-    return sum(judge.decide(t["question"], t["claim"], t["quote"], raw[t["id"]]).label == t["label"] for t in triples) / len(triples)
+    right = sum(judge.decide(t["question"], t["claim"], t["quote"], raw[t["id"]]).label == t["label"] for t in triples)
+    return right / len(triples)
 
 
 def table(triples: list[dict], raw: dict[str, dict], judge: Judge) -> str:
@@ -141,6 +143,7 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--no-vetoes", action="store_true")
     ap.add_argument("--cache", type=Path, default=None)
+    ap.add_argument("--cached-only", action="store_true", help="report on the test triples already in the cache (no model)")
     args = ap.parse_args()
     triples = [json.loads(line) for line in SET.read_text(encoding="utf-8").splitlines() if line.strip()]
     calib = [t for t in triples if t["split"] == "calib"]
@@ -161,7 +164,7 @@ def main() -> int:
     print(f"prompt {digest}; everything below is fitted on calib ({len(calib)}) only")
     choices = {}
     for mode in ("lr", "signals"):
-        cv = {l2: cross_validated(calib, raw, mode, l2) for l2 in (0.01, 0.03, 0.1, 0.3, 1.0)}
+        cv = {l2: cross_validated(calib, raw, mode, l2) for l2 in (0.001, 0.003, 0.01, 0.03, 0.1)}
         choices[mode] = max(cv, key=lambda l2: (cv[l2], l2))
         print(f"  {mode}: 5-fold CV label accuracy on calib by l2: " + ", ".join(f"{k}: {100 * v:.1f}%" for k, v in cv.items()))
     cals = {"bias": fit(calib, raw, "bias"), **{m: fit(calib, raw, m, choices[m]) for m in choices}}
@@ -170,13 +173,18 @@ def main() -> int:
     print(f"  lr calibration (l2={choices['lr']}) written to {out.relative_to(ROOT)}")
     if args.split == "calib":
         return 0
+    if args.cached_only and cache.exists():
+        done = json.loads(cache.read_text())
+        test = [t for t in test if t["id"] in done]
     raw, ms_test = score(test, cache, factory)
     print(f"\nTEST split ({len(test)} triples), label accuracy of each variant:")
     names = {"bias": "model log-probs + per-label biases", "lr": "model log-probs + code signals, linear layer",
              "signals": "code signals only (no model), linear layer"}
     for mode, cal in cals.items():
-        print(f"  {mode:<8} {100 * accuracy(test, raw, Judge(None, cal, vetoes=vet)):5.1f}%  {names[mode]}")  # type: ignore[arg-type]
-    print(f"\nTEST table, judge = lr variant{' + number veto' if vet else ''}; rules = stance_of / gate.missing_terms on the quote")
+        acc = accuracy(test, raw, Judge(None, cal, vetoes=vet))  # type: ignore[arg-type]
+        print(f"  {mode:<8} {100 * acc:5.1f}%  {names[mode]}")
+    veto = " + number veto" if vet else ""
+    print(f"\nTEST table, judge = lr variant{veto}; rules = stance_of / gate.missing_terms on the quote")
     print(table(test, raw, Judge(None, cals["lr"], vetoes=vet)))  # type: ignore[arg-type]
     print(f"\nms per judgement (this run, 2 threads, CPU shared): calib {ms_calib:.0f}, test {ms_test:.0f} (nan = all cached)")
     return 0
