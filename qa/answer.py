@@ -26,7 +26,7 @@ from qa.cite import MARKER, Resolved, make_citation, resolve
 from qa.conflict import Conflict, find_conflicts
 from qa.gate import asked_speaker, missing_numbers, missing_terms, names_all_in, speaker_found
 from qa.generate import Generator, make_generator
-from qa.prompt import build_messages, parse_draft, partial_answer, schema_for
+from qa.prompt import SCHEMA, build_messages, parse_draft, partial_answer
 from qa.records import Answer, Citation, Evidence, Timings
 from qa.retrieve import Retrieval, Retriever
 from qa.stance import is_yes_no, stance_of, verdict_of
@@ -121,12 +121,10 @@ class Assistant:
     def _generate(self, base: _Base, question: str, evidence: Sequence[Evidence]) -> Iterator[str | Answer]:
         assert self.generator is not None
         raw, shown = "", ""
-        yes_no = is_yes_no(question)  # the model gives only sentence ids; code writes the answer
-        stream = self.generator.stream(build_messages(question, evidence), json_schema=schema_for(question),
-                                       max_tokens=self.settings.max_answer_tokens)
+        stream = self.generator.stream(build_messages(question, evidence), json_schema=SCHEMA, max_tokens=self.settings.max_answer_tokens)
         for piece in stream:
             raw += piece
-            partial = None if yes_no else partial_answer(raw)
+            partial = partial_answer(raw)
             if partial:
                 text = resolve(partial, evidence).text
                 if text != shown:
@@ -146,7 +144,7 @@ class Assistant:
             yield base.refusal(reason, evidence, resolved.notes)
             return
         conflicts = find_conflicts(cited, evidence, self.settings.min_evidence_score)
-        resolved = _both_sides(question, resolved, evidence) if yes_no else _with_closest(resolved, evidence)
+        resolved = _both_sides(question, resolved, evidence) if is_yes_no(question) else _with_closest(resolved, evidence)
         answer = base.answer(question, _with_conflicts(resolved, conflicts))
         yield replace(answer, verdict="mixed") if conflicts else answer
 
@@ -194,8 +192,8 @@ def _both_sides(question: str, resolved: Resolved, evidence: Sequence[Evidence])
             if (ev.article.id, ev.sentence.start) not in cited and stance_of(question, ev.text) == wanted:
                 cites.append(make_citation(len(cites) + 1, ev, stance=wanted))
                 break
-    if not sides:  # no quote takes a side: say so, and show what the cited sentences say
-        return Resolved(_side_by_side(question, cites), tuple(cites), resolved.notes)
+    if not sides:  # no quote takes a side: keep the model's wording
+        return Resolved(resolved.text, tuple(cites), resolved.notes)
     order = {"yes": 0, "no": 1, "neutral": 2}
     cites = [replace(c, n=i) for i, c in enumerate(sorted(cites, key=lambda c: order[c.stance]), start=1)]
     return Resolved(_side_by_side(question, cites), tuple(cites), resolved.notes)
@@ -293,8 +291,6 @@ def _side_by_side(question: str, cites: Sequence[Citation]) -> str:
     """"The briefings disagree. Yes: Levan Dzhagaryan (ambassador to Tehran) [3]. No: …"."""
     lead = {"mixed": "The briefings disagree.", "contradicted": "No, according to the briefings.",
             "supported": "Yes, according to the briefings."}[verdict_of(question, [c.stance for c in cites])]
-    if all(c.stance == "neutral" for c in cites):
-        lead = "No quote says yes or no outright."
     parts = [lead]
     for stance, label in (("yes", "Yes"), ("no", "No"), ("neutral", "See also")):
         speakers: dict[str, list[int]] = {}

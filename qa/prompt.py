@@ -20,21 +20,15 @@ from dataclasses import dataclass
 
 from qa.generate import Message
 from qa.records import Evidence
-from qa.stance import is_yes_no
 
-SCHEMA: dict[str, object] = {  # the model's verdict is not asked for: code decides it from the quotes' stances
+_VERDICT = {"type": "string", "enum": ["yes", "no", "mixed", "n/a"]}
+# The model's verdict is not used (code decides it from the quotes' stances), but it stays in the reply:
+# the model ends its answer string with the token '",' and, where a grammar forbids that token, it goes on
+# listing [S#] ids instead of stopping (measured: 204 generated tokens p50 instead of 38).
+SCHEMA: dict[str, object] = {
     "type": "object",
-    "properties": {"answerable": {"type": "boolean"}, "answer": {"type": "string"}},
-    "required": ["answerable", "answer"],
-    "additionalProperties": False,
-}
-# For a yes/no question code writes the answer from the cited quotes (grouped by side and speaker), so the
-# model gives only the ids of the sentences that answer it.
-IDS_SCHEMA: dict[str, object] = {
-    "type": "object",
-    "properties": {"answerable": {"type": "boolean"}, "answer": {"type": "string", "pattern": r"^\[S[1-9][0-9]?\]( \[S[1-9][0-9]?\]){0,5}$"}},
-    "required": ["answerable", "answer"],
-    "additionalProperties": False,
+    "properties": {"answerable": {"type": "boolean"}, "answer": {"type": "string"}, "verdict": _VERDICT},
+    "required": ["answerable", "answer", "verdict"],
 }
 _TIME = re.compile(r"\b(?:when|date|dated|day|week|month|year|since|until|before|after|latest|newest|recent(?:ly)?|current(?:ly)?|now|"
                    r"still|today|yesterday|(?:19|20)\d\d|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\w*", re.I)
@@ -73,11 +67,6 @@ class Draft:
     answerable: bool
     answer: str
     verdict: str
-
-
-def schema_for(question: str) -> dict[str, object]:
-    """The reply schema: ids only for a yes/no question (code writes its answer), else a short answer."""
-    return IDS_SCHEMA if is_yes_no(question) else SCHEMA
 
 
 def build_messages(question: str, evidence: Sequence[Evidence]) -> list[Message]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from index.records import Article, Sentence
-from qa.prompt import IDS_SCHEMA, SCHEMA, build_messages, schema_for
+from qa.prompt import build_messages
 from qa.records import Evidence
 
 
@@ -33,9 +33,3 @@ def test_dates_are_shown_when_they_differ_or_the_question_is_about_time() -> Non
     assert _lines("Does the barrier open in June?", [march, april])[1] == "[S2] (2026-04-15) The barrier opens in September."
     assert _lines("What did the barrier cost?", same) == ["[S1] The barrier opens in June.", "[S2] It cost a lot."]
     assert _lines("When does the barrier open?", same)[0] == "[S1] (2026-03-03) The barrier opens in June."
-
-
-def test_yes_no_questions_ask_the_model_for_sentence_ids_only() -> None:
-    assert schema_for("Did Russia call Iran an ally?") is IDS_SCHEMA
-    assert schema_for("Who is Sergei Ryabkov?") is SCHEMA
-    assert "verdict" not in SCHEMA["properties"] and SCHEMA["additionalProperties"] is False  # type: ignore[index,operator]
