@@ -37,7 +37,7 @@ from bench.naive_rag import NaiveRag  # noqa: E402
 from index.embed import Embedder, make_embedder  # noqa: E402
 from index.pipeline import Indexer  # noqa: E402
 from index.records import Article  # noqa: E402
-from index.settings import Settings  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from qa.answer import Assistant  # noqa: E402
 from qa.evaluate import hit_groups, verified_count  # noqa: E402
 from qa.generate import Generator, make_generator  # noqa: E402

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from index.pipeline import Indexer  # noqa: E402
-from index.settings import Settings  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from qa.answer import Assistant  # noqa: E402
 from bench.naive_rag import NaiveRag  # noqa: E402
 from qa.cite import normalise  # noqa: E402

@@ -51,7 +51,7 @@ from index.embed import HashEmbedder  # noqa: E402
 from index.load import iter_documents  # noqa: E402
 from index.records import Article, content_hash  # noqa: E402
 from index.sentences import split_sentences  # noqa: E402
-from index.settings import Settings  # noqa: E402
+from core.settings import Settings  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 BBC = SHARED / "corpora" / "bbc-news" / "news"

@@ -33,7 +33,7 @@ from trafilatura.settings import Document
 
 from index.defang import defang
 from index.records import FileResult, RawDoc
-from index.settings import Settings
+from core.settings import Settings
 
 SUPPORTED = (".txt", ".md", ".html", ".htm", ".pdf", ".jsonl")
 _META_KEYS = ("title", "source", "url", "published", "date")

@@ -1,7 +1,7 @@
 """The indexing pipeline: paths → load → clean → sentences → chunks → embed → store + BM25.
 
 >>> import tempfile
->>> from index.settings import Settings
+>>> from core.settings import Settings
 >>> ix = Indexer(Settings(data_dir=tempfile.mkdtemp(), embedder="hash"))
 >>> [r.status for r in ix.add(["briefings"])]
 ['added']
@@ -21,12 +21,12 @@ from index.bm25 import BM25Index, fingerprint, load_or_build
 from index.chunk import chunk_article
 from index.clean import clean
 from index.embed import Embedder, make_embedder
-from index.errors import BriefQAError
+from core.errors import BriefQAError
 from index.load import iter_documents
 from index.lock import hold_writer_lock
 from index.records import Article, Chunk, FileResult, RawDoc
 from index.sentences import sentences_of
-from index.settings import Settings
+from core.settings import Settings
 from index.store import Store, StoredArticle
 
 Progress = Callable[[int, int, str], None]

@@ -15,11 +15,12 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 
-from index.bm25 import BM25Index, has_word, tokenize
+from core.text import has_word, tokenize
+from index.bm25 import BM25Index
 from index.embed import Embedder, make_embedder
-from index.errors import BriefQAError
+from core.errors import BriefQAError
 from index.pipeline import load_bm25, open_store
-from index.settings import Settings
+from core.settings import Settings
 from index.store import Store
 from qa.chat import Turn, contextualize
 from qa.cite import MARKER, Resolved, make_citation, resolve

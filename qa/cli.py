@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from index.errors import BriefQAError
-from index.settings import Settings
+from core.errors import BriefQAError
+from core.settings import Settings
 
 if TYPE_CHECKING:
     from index.embed import Embedder

@@ -22,8 +22,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from index.errors import BriefQAError
-from index.settings import Settings
+from core.errors import BriefQAError
+from core.settings import Settings
 from qa.model_files import local_model_path
 
 if TYPE_CHECKING:

@@ -18,8 +18,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import SecretStr
 
-from index.errors import BriefQAError
-from index.settings import Settings
+from core.errors import BriefQAError
+from core.settings import Settings
 from qa.generate import Message
 
 _ROLES = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.bm25 import BM25Index, has_word, tokenize
+from core.text import overlap, tokenize
+from index.bm25 import BM25Index
 from index.dedup import Fingerprint, Syndication, fingerprint
 from index.embed import Embedder
 from index.records import Chunk
@@ -217,8 +218,7 @@ class Retriever:
             entry, speakers = self.article(article_id)
             sent = entry.sentences[idx]
             text = entry.article.text[sent.start : sent.end]
-            overlap = _overlap(q_terms, q_names, text)
-            score = 0.7 * float(cos) + 0.3 * overlap + 0.05 * prior + newer.get(article_id, 0.0)
+            score = 0.7 * float(cos) + 0.3 * overlap(q_terms, text, q_names) + 0.05 * prior + newer.get(article_id, 0.0)
             scored.append((score, float(cos), entry, idx, speakers[idx]))
         own = {(e.article.id, idx): score for score, _, e, idx, _ in scored}
         scored = [(max(score, CONTEXT_SHARE * own.get((e.article.id, idx - 1), 0.0)), cos, e, idx, sp) for score, cos, e, idx, sp in scored]
@@ -236,11 +236,3 @@ class _Cached:
     speakers: list[Speaker | None]
     fingerprint: Fingerprint
 
-
-def _overlap(q_terms: set[str], q_names: set[str], text: str) -> float:
-    """Share of the question's content words in ``text`` ("parliament" ~ "parliamentary"); names count double."""
-    if not q_terms:
-        return 0.0
-    words = set(tokenize(text))
-    weight = {t: (2.0 if t in q_names else 1.0) for t in q_terms}
-    return sum(w for t, w in weight.items() if has_word(t, words)) / sum(weight.values())

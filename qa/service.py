@@ -23,7 +23,7 @@ from pathlib import Path
 from index.embed import make_embedder
 from index.pipeline import Indexer, Progress, open_store
 from index.records import Article, FileResult
-from index.settings import Settings
+from core.settings import Settings
 from index.store import Store, StoredArticle
 from qa.answer import FROM_SETTINGS, Assistant
 from qa.chat import Turn

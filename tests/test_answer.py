@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from index.embed import HashEmbedder
-from index.errors import BriefQAError
+from core.errors import BriefQAError
 from index.pipeline import Indexer
-from index.settings import Settings
+from core.settings import Settings
 from index.store import MemoryStore
 from qa.answer import Assistant
 from qa.generate import ScriptedGenerator

@@ -16,10 +16,10 @@ import pytest
 from pypdf import PdfWriter
 from typer.testing import CliRunner
 
-from index.errors import BriefQAError
+from core.errors import BriefQAError
 from index.pipeline import Indexer
 from index.records import FileResult
-from index.settings import Settings
+from core.settings import Settings
 from qa.cli import app
 from qa.generate import ScriptedGenerator
 from qa.service import BriefingService

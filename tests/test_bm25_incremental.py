@@ -13,7 +13,7 @@ from index.bm25 import BM25Index, fingerprint, load_or_build, refingerprint
 from index.embed import HashEmbedder
 from index.pipeline import Indexer, load_bm25
 from index.records import Chunk
-from index.settings import Settings
+from core.settings import Settings
 from index.store import MemoryStore
 
 WORDS = (

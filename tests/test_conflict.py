@@ -7,7 +7,7 @@ from pathlib import Path
 
 from index.embed import HashEmbedder
 from index.pipeline import Indexer
-from index.settings import Settings
+from core.settings import Settings
 from index.store import MemoryStore
 from qa.answer import Assistant
 from qa.conflict import value_changes

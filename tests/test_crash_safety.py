@@ -12,7 +12,7 @@ import pytest
 
 from index.embed import HashEmbedder
 from index.pipeline import Indexer
-from index.settings import Settings
+from core.settings import Settings
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,7 +21,7 @@ INDEX_SCRIPT = """
 import sys
 from pathlib import Path
 from index.pipeline import Indexer
-from index.settings import Settings
+from core.settings import Settings
 ix = Indexer(Settings(data_dir=Path(sys.argv[1]), embedder="hash"))
 def progress(done, total, path):
     print(done, flush=True)
@@ -43,7 +43,7 @@ import sys
 from pathlib import Path
 from index.bm25 import fingerprint
 from index.pipeline import Indexer, load_bm25
-from index.settings import Settings
+from core.settings import Settings
 settings = Settings(data_dir=Path(sys.argv[1]), embedder="hash")
 ix = Indexer(settings)  # opening repairs
 entries = {e.article.id: e for e in ix.store.articles()}
@@ -105,7 +105,7 @@ def test_kill_during_remove(tmp_path: Path) -> None:
     ).stdout.splitlines()[:-1]]
     assert len(ids) == 30
     script = (
-        "import sys, time\nfrom pathlib import Path\nfrom index.pipeline import Indexer\nfrom index.settings import Settings\n"
+        "import sys, time\nfrom pathlib import Path\nfrom index.pipeline import Indexer\nfrom core.settings import Settings\n"
         "ix = Indexer(Settings(data_dir=Path(sys.argv[1]), embedder='hash'))\n"
         "for aid in sys.argv[2:]:\n    ix.remove(aid)\n    print(1, flush=True)\n"
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from index.pipeline import Indexer
-from index.settings import Settings
+from core.settings import Settings
 from qa.answer import Assistant
 from qa.evaluate import EvalSummary, load_items, render, run_eval
 

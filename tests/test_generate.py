@@ -17,8 +17,8 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 
-from index.errors import BriefQAError
-from index.settings import Settings
+from core.errors import BriefQAError
+from core.settings import Settings
 from qa import model_files
 from qa.generate import LlamaCppGenerator, Message, ScriptedGenerator, make_generator
 from qa.langchain_generator import LangChainGenerator, from_settings

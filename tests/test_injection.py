@@ -16,7 +16,7 @@ import pytest
 
 from index.defang import _ORDERS, REMOVED
 from index.pipeline import Indexer
-from index.settings import Settings
+from core.settings import Settings
 from qa.answer import Assistant
 from qa.generate import Generator, Message, ScriptedGenerator
 from qa.records import Answer

@@ -22,7 +22,7 @@ from pathlib import Path
 from conftest import free_port
 from gradio_client import Client, handle_file
 
-from index.settings import Settings
+from core.settings import Settings
 from qa.chat import Turn
 from qa.generate import Message
 from qa.records import Answer

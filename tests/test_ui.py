@@ -25,9 +25,9 @@ import pytest
 from gradio_client import Client, handle_file
 from pydantic import SecretStr
 
-from index.errors import BriefQAError
+from core.errors import BriefQAError
 from index.records import Article, FileResult
-from index.settings import Settings
+from core.settings import Settings
 from qa.records import Answer, Citation, Timings
 from qa.service import BriefingService
 from ui.app import serve

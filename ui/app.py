@@ -8,7 +8,7 @@ Exposure: the page binds 127.0.0.1 unless told otherwise, and refuses any other 
 password (``--auth user:password`` or ``BRIEFQA_AUTH``). Uploads are capped at ``max_upload_mb`` (by
 Gradio and again by the service) and copied into ``<data dir>/uploads/`` under sanitised names.
 
-    from index.settings import Settings
+    from core.settings import Settings
     from qa.service import BriefingService
     from ui.app import serve
     serve(BriefingService(Settings()), "127.0.0.1", 7860)   # prints the URL, blocks until Ctrl+C
@@ -32,7 +32,7 @@ from typing import Any  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
-from index.errors import BriefQAError  # noqa: E402
+from core.errors import BriefQAError  # noqa: E402
 from index.records import FileResult  # noqa: E402
 from qa.records import Answer, answer_json  # noqa: E402
 from qa.service import BriefingService  # noqa: E402
