@@ -40,7 +40,7 @@ from index.records import Article  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from qa.answer import Assistant  # noqa: E402
 from qa.evaluate import hit_groups, verified_count  # noqa: E402
-from qa.generate import Generator, make_generator  # noqa: E402
+from qa.generators import Generator, make_generator  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "bench" / "rgb" / "en_fact.jsonl"
 MODES = {"noise": ("positive", "negative"), "rejection": ("negative",), "counterfactual": ("positive", "positive_wrong")}

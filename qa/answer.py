@@ -26,7 +26,7 @@ from qa.chat import Turn, contextualize
 from qa.cite import MARKER, Resolved, make_citation, resolve
 from qa.conflict import Conflict, find_conflicts
 from qa.gate import asked_speaker, missing_numbers, missing_terms, names_all_in, speaker_found
-from qa.generate import Generator, make_generator
+from qa.generators import Generator, make_generator
 from qa.prompt import SCHEMA, build_messages, parse_draft, partial_answer
 from qa.records import Answer, Citation, Evidence, Timings
 from qa.retrieve import Retrieval, Retriever

@@ -21,6 +21,8 @@ import typer
 
 from core.errors import BriefQAError
 from core.settings import Settings
+from index.formats import SUPPORTED
+from qa import generators
 
 if TYPE_CHECKING:
     from index.embed import Embedder
@@ -33,7 +35,7 @@ index_app = typer.Typer(no_args_is_help=True, help="Add, list and remove indexed
 app.add_typer(index_app, name="index")
 
 DataDir = Annotated[Optional[Path], typer.Option("--data-dir", help="Index directory (env BRIEFQA_DATA_DIR).")]
-Generator = Annotated[Optional[str], typer.Option("--generator", help="local | extractive | openai | ollama (env BRIEFQA_GENERATOR).")]
+Generator = Annotated[Optional[str], typer.Option("--generator", help=f"{generators.help_text()} (env BRIEFQA_GENERATOR).")]
 
 
 def _settings(data_dir: Path | None, generator: str | None = None, auth: str | None = None) -> Settings:
@@ -45,9 +47,11 @@ def _settings(data_dir: Path | None, generator: str | None = None, auth: str | N
     if auth is not None:
         overrides["auth"] = auth
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValueError as err:
         raise BriefQAError(f"invalid setting: {err.errors()[0]['msg'] if hasattr(err, 'errors') else err}", "see briefqa --help") from None
+    generators.backend(settings.generator)  # an unknown generator is a one-line error before anything loads
+    return settings
 
 
 def _open(settings: Settings, *, create: bool) -> tuple[Embedder, Store]:
@@ -76,8 +80,8 @@ def _assistant(settings: Settings) -> Assistant:
 
 
 @index_app.command("add")
-def index_add(paths: Annotated[list[Path], typer.Argument(help="Files or directories.")], data_dir: DataDir = None) -> None:
-    """Index .txt .md .html .pdf .jsonl files (directories recursively). Re-adding is a no-op.
+def index_add(paths: Annotated[list[Path], typer.Argument(help=f"Files ({' '.join(SUPPORTED)}) or directories.")], data_dir: DataDir = None) -> None:
+    """Index briefing files (directories recursively). Re-adding is a no-op.
 
     Exit status 1 when any file was rejected (the others are still indexed)."""
     from tqdm import tqdm

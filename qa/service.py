@@ -27,7 +27,7 @@ from core.settings import Settings
 from index.store import Store, StoredArticle
 from qa.answer import FROM_SETTINGS, Assistant
 from qa.chat import Turn
-from qa.generate import Generator
+from qa.generators import Generator
 from qa.records import Answer
 
 

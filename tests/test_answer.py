@@ -14,7 +14,7 @@ from index.pipeline import Indexer
 from core.settings import Settings
 from index.store import MemoryStore
 from qa.answer import Assistant
-from qa.generate import ScriptedGenerator
+from tests.fakes import ScriptedGenerator
 from qa.records import Answer, answer_json
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -21,7 +21,7 @@ from index.pipeline import Indexer
 from index.records import FileResult
 from core.settings import Settings
 from qa.cli import app
-from qa.generate import ScriptedGenerator
+from tests.fakes import ScriptedGenerator
 from qa.service import BriefingService
 from test_load import HTML, text_pdf  # tests/ is on sys.path (rootdir conftest)
 from ui.render import answer_html, article_html

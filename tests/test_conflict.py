@@ -12,7 +12,7 @@ from index.store import MemoryStore
 from qa.answer import Assistant
 from qa.conflict import value_changes
 from qa.gate import missing_numbers
-from qa.generate import ScriptedGenerator
+from tests.fakes import ScriptedGenerator
 from qa.records import Answer
 
 TRUE = "WhatsApp was acquired by Facebook in February 2014 for about 19 billion dollars."

@@ -20,8 +20,10 @@ from langchain_core.messages import AIMessage, BaseMessage
 from core.errors import BriefQAError
 from core.settings import Settings
 from qa import model_files
-from qa.generate import LlamaCppGenerator, Message, ScriptedGenerator, make_generator
-from qa.langchain_generator import LangChainGenerator, from_settings
+from qa.generators import Message, make_generator
+from qa.generators.langchain import LangChainGenerator, build as from_settings
+from qa.generators.llama_cpp import LlamaCppGenerator
+from tests.fakes import ScriptedGenerator
 
 SCHEMA = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
 
@@ -368,7 +370,7 @@ def test_remote_backends_need_a_model_name() -> None:
 
 
 def test_make_generator_picks_the_backend(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("qa.generate.local_model_path", lambda s: Path("/models/m.gguf"))
+    monkeypatch.setattr("qa.generators.llama_cpp.local_model_path", lambda s: Path("/models/m.gguf"))
 
     local = make_generator(settings)
     assert isinstance(local, LlamaCppGenerator) and local._n_threads == os.cpu_count()

@@ -18,7 +18,8 @@ from index.defang import _ORDERS, REMOVED
 from index.pipeline import Indexer
 from core.settings import Settings
 from qa.answer import Assistant
-from qa.generate import Generator, Message, ScriptedGenerator
+from qa.generators import Generator, Message
+from tests.fakes import ScriptedGenerator
 from qa.records import Answer
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -24,7 +24,7 @@ from gradio_client import Client, handle_file
 
 from core.settings import Settings
 from qa.chat import Turn
-from qa.generate import Message
+from qa.generators.base import Message
 from qa.records import Answer
 from qa.service import BriefingService
 from ui.app import serve

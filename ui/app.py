@@ -33,6 +33,7 @@ from typing import Any  # noqa: E402
 import gradio as gr  # noqa: E402
 
 from core.errors import BriefQAError  # noqa: E402
+from index.formats import SUPPORTED  # noqa: E402
 from index.records import FileResult  # noqa: E402
 from qa.records import Answer, answer_json  # noqa: E402
 from qa.service import BriefingService  # noqa: E402
@@ -43,7 +44,7 @@ EXAMPLES = (
     "Who is Sergei Ryabkov?",
     "How far from the Israeli border has Russia moved Iranian forces?",
 )
-FILE_TYPES = [".txt", ".md", ".html", ".htm", ".pdf", ".jsonl"]
+FILE_TYPES = list(SUPPORTED)
 MODEL_QUEUE = "briefqa-model"  # answering and indexing share the single local model / embedder
 
 # Quote cards live in chat messages; one capturing listener routes their clicks to the viewer's event.

@@ -1,14 +1,4 @@
-"""Text generators behind one small protocol: the local llama.cpp model, any LangChain chat model, a test fake.
-
-``stream`` yields text pieces as they are produced; joined they are the whole completion (a JSON
-document when ``json_schema`` is given).
-
->>> gen = ScriptedGenerator(['{"answer": "no"}'])
->>> "".join(gen.stream([Message("user", "Allies?")], json_schema={"type": "object"}, max_tokens=50))
-'{"answer": "no"}'
->>> gen.calls[0][0].content
-'Allies?'
-"""
+"""The local GGUF model through llama-cpp-python (``generator="local"``)."""
 
 from __future__ import annotations
 
@@ -17,35 +7,17 @@ import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from core.errors import BriefQAError
 from core.settings import Settings
+from qa.generators.base import Message
 from qa.model_files import local_model_path
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
-
-
-@dataclass(frozen=True)
-class Message:
-    """One chat turn; ``role`` is "system", "user" or "assistant"."""
-
-    role: str
-    content: str
-
-
-class Generator(Protocol):
-    """Anything that streams a completion for a chat."""
-
-    name: str
-
-    def stream(
-        self, messages: Sequence[Message], *, json_schema: Mapping[str, object] | None, max_tokens: int
-    ) -> Iterator[str]: ...
 
 
 class LlamaCppGenerator:
@@ -122,26 +94,6 @@ class LlamaCppGenerator:
         return self._llama
 
 
-class ScriptedGenerator:
-    """Test fake: each call streams the next scripted output in a few pieces and records its messages."""
-
-    name = "scripted"
-
-    def __init__(self, outputs: Sequence[str]) -> None:
-        self._outputs = list(outputs)
-        self.calls: list[tuple[Message, ...]] = []
-
-    def stream(
-        self, messages: Sequence[Message], *, json_schema: Mapping[str, object] | None = None, max_tokens: int = 256
-    ) -> Iterator[str]:
-        if len(self.calls) >= len(self._outputs):
-            raise AssertionError(f"ScriptedGenerator has only {len(self._outputs)} outputs")
-        self.calls.append(tuple(messages))
-        text = self._outputs[len(self.calls) - 1]
-        step = max(1, -(-len(text) // 3))
-        return iter([text[i : i + step] for i in range(0, len(text), step)])
-
-
 def import_llama_cpp() -> ModuleType:
     """``llama_cpp``, or a BriefQAError saying how to install it."""
     try:
@@ -154,17 +106,11 @@ def import_llama_cpp() -> ModuleType:
     return llama_cpp
 
 
-def make_generator(settings: Settings) -> Generator | None:
-    """The generator ``settings.generator`` names; None for "extractive" (answers without a model)."""
-    if settings.generator == "extractive":
-        return None
-    if settings.generator == "local":
-        import_llama_cpp()  # fail before joining 1.1 GB of parts
-        return LlamaCppGenerator(
-            local_model_path(settings),
-            n_threads=settings.n_threads or os.cpu_count() or 1,
-            n_ctx=settings.n_ctx,
-        )
-    from qa.langchain_generator import from_settings
-
-    return from_settings(settings)
+def build(settings: Settings) -> LlamaCppGenerator:
+    """The bundled model that ``settings`` point to (its file is joined and verified on first use)."""
+    import_llama_cpp()  # fail before joining 1.1 GB of parts
+    return LlamaCppGenerator(
+        local_model_path(settings),
+        n_threads=settings.n_threads or os.cpu_count() or 1,
+        n_ctx=settings.n_ctx,
+    )
