@@ -28,7 +28,7 @@ from qa.conflict import Conflict, find_conflicts
 from qa.gate import asked_speaker, missing_numbers, missing_terms, names_all_in, speaker_found
 from qa.generators import Generator, make_generator
 from qa.prompt import SCHEMA, build_messages, parse_draft, partial_answer
-from qa.records import Answer, Citation, Evidence, Timings
+from qa.records import Answer, Citation, Evidence, Timings, closest
 from qa.retrieve import Retrieval, Retriever
 from qa.stance import is_yes_no, stance_of, verdict_of
 
@@ -46,7 +46,7 @@ class Assistant:
         *,
         store: Store | None = None,
         embedder: Embedder | None = None,
-        bm25: BM25Index | None = None,
+        bm25: BM25Index | Callable[[], BM25Index] | None = None,
         generator: Generator | None | object = FROM_SETTINGS,
     ) -> None:
         self.settings = s = settings or Settings()
@@ -85,7 +85,7 @@ class Assistant:
         if not retrieval.evidence:
             return "Nothing in the indexed briefings matches the question."
         context = " ".join([p.chunk.text for p in retrieval.passages] + [p.title for p in {e.article for e in retrieval.evidence}])
-        if retrieval.best_score < self.settings.min_evidence_score and not names_all_in(question, retrieval.evidence):
+        if retrieval.best_cosine < self.settings.min_evidence_score and not names_all_in(question, retrieval.evidence):
             return "The closest passages are only loosely related to the question."
         absent = missing_terms(question, context)
         if absent:
@@ -110,7 +110,7 @@ class Assistant:
         cited = _cited_evidence(resolved.citations, evidence)
         if not person or speaker_found(person, [s for ev in cited for s in self._nearby_speakers(ev)]):
             return resolved
-        own = [ev for ev in sorted(evidence, key=lambda e: -e.score) if ev.speaker and speaker_found(person, [ev.speaker])][:2]
+        own = [ev for ev in closest(evidence) if ev.speaker and speaker_found(person, [ev.speaker])][:2]
         if not own:
             return resolved
         cites = tuple(make_citation(i, ev) for i, ev in enumerate(own, start=1))
@@ -160,7 +160,7 @@ class _Base:
         return Timings(round(self.t_retrieved - self.t0, 4), round(now - self.t_retrieved, 4), round(now - self.t0, 4))
 
     def refusal(self, reason: str, evidence: Sequence[Evidence], notes: Sequence[str] = ()) -> Answer:
-        best = sorted(evidence, key=lambda e: -e.score)[:3]
+        best = closest(evidence)[:3]
         related = tuple(make_citation(i, ev) for i, ev in enumerate(best, start=1))
         return Answer(self.question, f"{NOT_FOUND} {reason}", (), "not_found", True, self.timings(), related, self.standalone, tuple(notes))
 
@@ -171,7 +171,7 @@ class _Base:
 
     def extractive(self, question: str, evidence: Sequence[Evidence], min_score: float) -> Answer:
         """No generator: the best sentences themselves, each with its speaker and stance."""
-        best = [e for e in sorted(evidence, key=lambda e: -e.score) if e.score >= min_score][:3]
+        best = [e for e in closest(evidence) if e.cosine >= min_score][:3]
         yes_no = is_yes_no(question)
         cites = tuple(make_citation(i, ev, stance=stance_of(question, ev.text) if yes_no else "neutral") for i, ev in enumerate(best, 1))
         lines = [f"{c.speaker or _outlet(c)}: [{c.n}]" for c in cites]
@@ -188,7 +188,7 @@ def _both_sides(question: str, resolved: Resolved, evidence: Sequence[Evidence])
     if len(sides) == 1:
         wanted = "no" if "yes" in sides else "yes"
         cited = {(c.article_id, c.start) for c in cites}
-        for ev in sorted(evidence, key=lambda e: -e.score):
+        for ev in closest(evidence):
             if (ev.article.id, ev.sentence.start) not in cited and stance_of(question, ev.text) == wanted:
                 cites.append(make_citation(len(cites) + 1, ev, stance=wanted))
                 break
@@ -278,9 +278,9 @@ def _with_closest(resolved: Resolved, evidence: Sequence[Evidence]) -> Resolved:
     if len({(c.article_id, c.start) for c in cites}) < 2:
         text = _CLAIMS_DISAGREEMENT.sub("", text)
         text = text[:1].upper() + text[1:]
-    cited = [e.score for e in evidence if any(_within(c, e) for c in cites)]
-    best = max(evidence, key=lambda e: e.score, default=None)
-    if best is not None and cited and best.score - max(cited) >= CLOSEST_MARGIN:
+    cited = [e.cosine for e in evidence if any(_within(c, e) for c in cites)]
+    best = max(evidence, key=lambda e: e.cosine, default=None)
+    if best is not None and cited and best.cosine - max(cited) >= CLOSEST_MARGIN:
         extra = make_citation(len(cites) + 1, best)
         cites.append(extra)
         text += f" Closest passage: {best.speaker or _outlet(extra)} [{extra.n}]."

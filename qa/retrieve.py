@@ -23,8 +23,9 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
 
 import numpy as np
 
@@ -57,8 +58,8 @@ class Retrieval:
     evidence: tuple[Evidence, ...]
 
     @property
-    def best_score(self) -> float:
-        return max((e.score for e in self.evidence), default=0.0)
+    def best_cosine(self) -> float:
+        return max((e.cosine for e in self.evidence), default=0.0)
 
 
 def rrf(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> list[tuple[str, float]]:
@@ -136,14 +137,34 @@ def diversify(
     return capped + overflow[: max(0, limit - len(capped))]
 
 
+class Reranker(Protocol):
+    """A retrieval stage after the blend: re-orders (or filters) the ranked evidence sentences, best first.
+    Pass rerankers to ``Retriever``; each sees the whole ranked list before it is cut to the prompt's size."""
+
+    def rerank(self, question: str, ranked: Sequence[Evidence]) -> Sequence[Evidence]: ...
+
+
 class Retriever:
-    """Retrieves evidence sentences for a question from a ``Store`` and its BM25 index."""
+    """Retrieves evidence sentences for a question from a ``Store`` and its BM25 index.
+
+    ``bm25`` is the index itself, or a function returning the current one (a live indexer's, so that
+    new briefings are searched at once)."""
 
     def __init__(
-        self, store: Store, embedder: Embedder, bm25: BM25Index, *, top_chunks: int, per_article: int, evidence: int
+        self,
+        store: Store,
+        embedder: Embedder,
+        bm25: BM25Index | Callable[[], BM25Index],
+        *,
+        top_chunks: int,
+        per_article: int,
+        evidence: int,
+        rerankers: Sequence[Reranker] = (),
     ) -> None:
-        self.store, self.embedder, self.bm25 = store, embedder, bm25
+        self.store, self.embedder = store, embedder
+        self._bm25 = bm25 if callable(bm25) else (lambda: bm25)
         self.top_chunks, self.per_article, self.evidence = top_chunks, per_article, evidence
+        self.rerankers = tuple(rerankers)
         self._articles: OrderedDict[str, _Cached] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -161,6 +182,10 @@ class Retriever:
         chosen = diversify(ranked, self.top_chunks, self.per_article, groups)
         passages = tuple(self._passage(c, s) for c, s in chosen)
         return Retrieval(passages, self._evidence(question, qvec, chosen, groups))
+
+    @property
+    def bm25(self) -> BM25Index:
+        return self._bm25()
 
     def article(self, article_id: str) -> tuple[StoredArticle, list[Speaker | None]]:
         """A stored article and its per-sentence speakers (cached; articles are immutable by id)."""
@@ -193,9 +218,19 @@ class Retriever:
     def _evidence(
         self, question: str, qvec: np.ndarray, chosen: Sequence[tuple[Chunk, float]], groups: Syndication
     ) -> tuple[Evidence, ...]:
-        """Score every sentence of the chosen chunks (copies collapsed to the earliest); keep the best, best first."""
+        """The best sentences of the chosen chunks, best first: the blend ranks, the rerankers re-rank, the first
+        ``self.evidence`` are numbered for the prompt."""
+        ranked: Sequence[Evidence] = self._ranked(question, qvec, self._candidates(chosen, groups))
+        for reranker in self.rerankers:
+            ranked = reranker.rerank(question, ranked)
+        return tuple(replace(ev, n=n) for n, ev in enumerate(ranked[: self.evidence], start=1))
+
+    @staticmethod
+    def _candidates(chosen: Sequence[tuple[Chunk, float]], groups: Syndication) -> dict[str, tuple[str, int, float]]:
+        """Every sentence of the chosen chunks (copies collapsed to the earliest) → (article id, index, prior):
+        the prior is the best fused score of a chunk holding it, as a share of the top chunk's."""
         if not chosen:
-            return ()
+            return {}
         top = chosen[0][1]
         candidates: dict[str, tuple[str, int, float]] = {}
         for chunk, fused in chosen:
@@ -205,6 +240,13 @@ class Retriever:
                 prior = fused / top
                 if sid not in candidates or candidates[sid][2] < prior:
                     candidates[sid] = (article_id, canonical, prior)
+        return candidates
+
+    def _ranked(self, question: str, qvec: np.ndarray, candidates: dict[str, tuple[str, int, float]]) -> list[Evidence]:
+        """The candidates ranked by the blend: 0.7 cosine + 0.3 word overlap + 0.05 prior (+ recency on a "latest"
+        question), at least ``CONTEXT_SHARE`` of the preceding sentence's."""
+        if not candidates:
+            return []
         ids = list(candidates)
         cosines = self.store.sentence_vectors(ids) @ qvec
         q_terms = set(tokenize(question))
@@ -223,11 +265,10 @@ class Retriever:
         own = {(e.article.id, idx): score for score, _, e, idx, _ in scored}
         scored = [(max(score, CONTEXT_SHARE * own.get((e.article.id, idx - 1), 0.0)), cos, e, idx, sp) for score, cos, e, idx, sp in scored]
         scored.sort(key=lambda t: -t[0])
-        best = scored[: self.evidence]
-        return tuple(
-            Evidence(n, e.article, e.sentences[idx], cos, sp.name if sp else None, sp.role if sp else None, sp.kind if sp else None)
-            for n, (_, cos, e, idx, sp) in enumerate(best, start=1)
-        )
+        return [
+            Evidence(0, e.article, e.sentences[idx], cos, sp.name if sp else None, sp.role if sp else None, sp.kind if sp else None, rank)
+            for rank, cos, e, idx, sp in scored
+        ]
 
 
 @dataclass(frozen=True)

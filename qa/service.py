@@ -39,7 +39,7 @@ class BriefingService:
         embedder = make_embedder(self.settings)
         store = open_store(self.settings, embedder, create=True)
         self._indexer = Indexer(self.settings, store=store, embedder=embedder)
-        self.assistant = Assistant(self.settings, store=store, embedder=embedder, bm25=self._indexer.bm25, generator=generator)
+        self.assistant = Assistant(self.settings, store=store, embedder=embedder, bm25=lambda: self._indexer.bm25, generator=generator)
         self._write_lock = threading.Lock()
 
     def ask_stream(self, question: str, history: Sequence[Turn] | None = None) -> Iterator[str | Answer]:
@@ -52,7 +52,6 @@ class BriefingService:
         """Index files; one result per file. Answers see the new briefings immediately."""
         with self._write_lock:
             results = self._indexer.add(paths, on_progress)
-            self.assistant.retriever.bm25 = self._indexer.bm25
         return results
 
     def add_uploads(self, paths: Sequence[str | Path], on_progress: Progress | None = None) -> list[FileResult]:
@@ -85,7 +84,6 @@ class BriefingService:
     def remove(self, article_id: str) -> StoredArticle:
         with self._write_lock:
             removed = self._indexer.remove(article_id)
-            self.assistant.retriever.bm25 = self._indexer.bm25
         return removed
 
     def briefings(self) -> list[StoredArticle]:
