@@ -174,3 +174,18 @@ def _check_quotes(segment: str, ev: Evidence | None, spans: dict[int, tuple[int,
         return phrase
 
     return _QUOTED.sub(fix, segment)
+
+
+def within(c: Citation, ev: Evidence) -> bool:
+    """Whether citation ``c`` points into evidence sentence ``ev``."""
+    return ev.article.id == c.article_id and ev.sentence.start <= c.start < ev.sentence.end
+
+
+def cited_evidence(citations: Sequence[Citation], evidence: Sequence[Evidence]) -> list[Evidence]:
+    """The evidence sentences the verified citations point into, in citation order."""
+    out: list[Evidence] = []
+    for c in citations:
+        for ev in evidence:
+            if c.verified and within(c, ev) and ev not in out:
+                out.append(ev)
+    return out

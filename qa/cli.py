@@ -25,10 +25,8 @@ from index.formats import SUPPORTED
 from qa import generators
 
 if TYPE_CHECKING:
-    from index.embed import Embedder
     from index.pipeline import Indexer
-    from index.store import Store
-    from qa.answer import Assistant
+    from qa.assistant import Assistant
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Question answering over news briefings, with verified quotes.")
 index_app = typer.Typer(no_args_is_help=True, help="Add, list and remove indexed briefings.")
@@ -54,29 +52,16 @@ def _settings(data_dir: Path | None, generator: str | None = None, auth: str | N
     return settings
 
 
-def _open(settings: Settings, *, create: bool) -> tuple[Embedder, Store]:
-    """The embedder and the store (embedded, or the Chroma server at BRIEFQA_CHROMA_URL) that settings name."""
-    from index.embed import make_embedder
-    from index.pipeline import open_store
+def _indexer(settings: Settings, command: str) -> Indexer:
+    from qa.service import open_indexer
 
-    embedder = make_embedder(settings)
-    return embedder, open_store(settings, embedder, create=create)
-
-
-def _indexer(settings: Settings) -> Indexer:
-    from index.lock import hold_writer_lock
-    from index.pipeline import Indexer
-
-    hold_writer_lock(settings.data_dir, "briefqa " + " ".join(sys.argv[1:3]))  # refuse a second writer before loading anything
-    embedder, store = _open(settings, create=True)
-    return Indexer(settings, store=store, embedder=embedder)
+    return open_indexer(settings, f"briefqa index {command}")
 
 
 def _assistant(settings: Settings) -> Assistant:
-    from qa.answer import Assistant
+    from qa.service import open_assistant
 
-    embedder, store = _open(settings, create=False)
-    return Assistant(settings, store=store, embedder=embedder)
+    return open_assistant(settings)
 
 
 @index_app.command("add")
@@ -86,7 +71,7 @@ def index_add(paths: Annotated[list[Path], typer.Argument(help=f"Files ({' '.joi
     Exit status 1 when any file was rejected (the others are still indexed)."""
     from tqdm import tqdm
 
-    indexer = _indexer(_settings(data_dir))
+    indexer = _indexer(_settings(data_dir), "add")
     with tqdm(total=0, unit="file", desc="indexing", file=sys.stderr, disable=None) as bar:
 
         def progress(done: int, total: int, path: str) -> None:
@@ -107,8 +92,10 @@ def index_add(paths: Annotated[list[Path], typer.Argument(help=f"Files ({' '.joi
 @index_app.command("list")
 def index_list(data_dir: DataDir = None) -> None:
     """List indexed articles: id, chunks, date, source, title."""
+    from qa.service import open_index
+
     settings = _settings(data_dir)
-    _, store = _open(settings, create=False)
+    _, store = open_index(settings, create=False)
     entries = sorted(store.articles(), key=lambda e: (e.article.published or "", e.article.title))
     for e in entries:
         a = e.article
@@ -119,7 +106,7 @@ def index_list(data_dir: DataDir = None) -> None:
 @index_app.command("remove")
 def index_remove(article_id: Annotated[str, typer.Argument(help="Article id (a unique prefix is enough).")], data_dir: DataDir = None) -> None:
     """Remove an article and every chunk of it."""
-    removed = _indexer(_settings(data_dir)).remove(article_id)
+    removed = _indexer(_settings(data_dir), "remove").remove(article_id)
     typer.echo(f"removed {removed.article.id}  {removed.chunks} chunks  {removed.article.title}")
 
 

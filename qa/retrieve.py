@@ -192,6 +192,16 @@ class Retriever:
         cached = self._cached(article_id)
         return cached.entry, cached.speakers
 
+    def speakers(self, article_id: str) -> list[str]:
+        """The speakers (name and role) of the article's attributed sentences, in order."""
+        return [f"{s.name} {s.role or ''}" for s in self.article(article_id)[1] if s]
+
+    def speakers_near(self, ev: Evidence) -> list[str]:
+        """Speakers (name and role) of ``ev``'s sentence and the sentences either side of it."""
+        _, speakers = self.article(ev.article.id)
+        near = speakers[max(0, ev.sentence.idx - 1) : ev.sentence.idx + 2]
+        return [f"{s.name} {s.role or ''}" for s in near if s]
+
     def fingerprint(self, article_id: str) -> Fingerprint:
         """The article's near-duplicate fingerprint (cached with the article)."""
         return self._cached(article_id).fingerprint

@@ -17,7 +17,7 @@ from pypdf import PdfWriter
 from typer.testing import CliRunner
 
 from core.errors import BriefQAError
-from index.pipeline import Indexer
+from qa.service import open_indexer
 from index.records import FileResult
 from core.settings import Settings
 from qa.cli import app
@@ -33,7 +33,7 @@ LIMIT = "over the 10 MB limit for one file (raise BRIEFQA_MAX_FILE_MB to index i
 
 @pytest.fixture
 def indexer(tmp_path: Path) -> Indexer:
-    ix = Indexer(Settings(data_dir=tmp_path / "data", embedder="hash"))
+    ix = open_indexer(Settings(data_dir=tmp_path / "data", embedder="hash"))
     ix.add([ROOT / "briefings"])
     return ix
 

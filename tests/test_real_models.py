@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from index.pipeline import Indexer
+from qa.service import open_indexer
 from core.settings import Settings
-from qa.answer import Assistant
+from qa.service import open_assistant
 from qa.evaluate import load_items, render, run_eval
 
 pytestmark = pytest.mark.slow
@@ -26,13 +26,13 @@ ALLY = "Did Russia call Iran an ally?"
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     settings = Settings(data_dir=tmp_path_factory.mktemp("real"))
-    Indexer(settings).add([ROOT / "briefings"])
+    open_indexer(settings).add([ROOT / "briefings"])
     return settings
 
 
 @pytest.fixture(scope="module")
 def assistant(settings: Settings) -> Assistant:
-    return Assistant(settings)
+    return open_assistant(settings)
 
 
 def verbatim(assistant: Assistant, answer) -> bool:  # noqa: ANN001
