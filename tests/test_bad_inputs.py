@@ -20,7 +20,7 @@ from core.errors import BriefQAError
 from qa.service import open_indexer
 from index.records import FileResult
 from core.settings import Settings
-from qa.cli import app
+from ui.cli import app
 from tests.fakes import ScriptedGenerator
 from qa.service import BriefingService
 from test_load import HTML, text_pdf  # tests/ is on sys.path (rootdir conftest)

@@ -20,7 +20,7 @@ from index.chroma_store import ChromaStore
 from index.embed import HashEmbedder
 from core.errors import BriefQAError
 from core.settings import Settings
-from qa.cli import app
+from ui.cli import app
 from qa.service import BriefingService
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -100,7 +100,7 @@ def test_kill_during_remove(tmp_path: Path) -> None:
     add = [sys.executable, "-c", INDEX_SCRIPT, str(settings.data_dir), str(corpus)]
     assert subprocess.run(add, capture_output=True, text=True, cwd=ROOT, timeout=300).returncode == 0
     ids = [line.split()[0] for line in subprocess.run(
-        [sys.executable, "-c", "from qa.cli import main; main()", "index", "list", "--data-dir", str(settings.data_dir)],
+        [sys.executable, "-c", "from ui.cli import main; main()", "index", "list", "--data-dir", str(settings.data_dir)],
         capture_output=True, text=True, cwd=ROOT, timeout=300, env={**os.environ, "BRIEFQA_EMBEDDER": "hash"},
     ).stdout.splitlines()[:-1]]
     assert len(ids) == 30
@@ -120,7 +120,7 @@ def test_a_second_writer_process_is_refused(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", embedder="hash")
     open_indexer(settings)  # this process now holds the writer lock
     corpus = make_corpus(tmp_path / "corpus", 1)
-    proc = subprocess.run([sys.executable, "-c", "from qa.cli import main; main()", "index", "add", str(corpus), "--data-dir",
+    proc = subprocess.run([sys.executable, "-c", "from ui.cli import main; main()", "index", "add", str(corpus), "--data-dir",
                            str(settings.data_dir)], capture_output=True, text=True, cwd=ROOT, timeout=300,
                           env={**os.environ, "BRIEFQA_EMBEDDER": "hash"})
     assert proc.returncode == 2 and "is being written by" in proc.stderr and "Traceback" not in proc.stderr

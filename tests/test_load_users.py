@@ -112,7 +112,7 @@ def test_twenty_concurrent_users_while_briefings_are_added(tmp_path: Path) -> No
         return rows
 
     def second_writer() -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-c", "from qa.cli import main; main()", "index", "add", str(ROOT / "briefings"),
+        return subprocess.run([sys.executable, "-c", "from ui.cli import main; main()", "index", "add", str(ROOT / "briefings"),
                                "--data-dir", str(tmp_path / "data")], capture_output=True, text=True, cwd=ROOT, timeout=120,
                               env={**os.environ, "BRIEFQA_EMBEDDER": "hash"})
 

@@ -66,7 +66,7 @@ def test_seed_eval_scores_seven_of_seven(assistant: Assistant) -> None:
 def test_cli_ask_json_with_the_local_model(settings: Settings) -> None:
     env = {**os.environ, "BRIEFQA_DATA_DIR": str(settings.data_dir)}
     proc = subprocess.run(
-        [sys.executable, "-c", "from qa.cli import main; main()", "ask", "--json", ALLY],
+        [sys.executable, "-c", "from ui.cli import main; main()", "ask", "--json", ALLY],
         capture_output=True, text=True, timeout=600, env=env,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -1,4 +1,4 @@
-"""``briefqa``: the command line, a thin shell over ``index.pipeline`` and ``qa.answer``.
+"""``briefqa``: the command line, a thin shell over ``qa.service``.
 
     briefqa index add briefings/        # load, clean, chunk, embed, store
     briefqa index list
