@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     n_threads: int = Field(0, description="threads of the local model; 0: one per core")
     n_ctx: int = Field(4096, description="context window of the local model, in tokens")
     max_answer_tokens: int = Field(220, description="tokens the model may write per answer")
+    draft_tokens: int = Field(0, description="prompt-lookup speculative decoding: tokens drafted per step from the prompt (0: off)")
 
     # reliability and exposure (docs/reliability.md)
     max_file_mb: float = Field(10.0, description="a larger input file is rejected, not indexed")

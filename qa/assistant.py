@@ -24,9 +24,10 @@ from qa.chat import Turn, contextualize
 from qa.cite import cited_evidence, resolve
 from qa.conflict import find_conflicts
 from qa.generators import Generator
-from qa.prompt import SCHEMA, build_messages, parse_draft, partial_answer
+from qa.prompt import build_messages, parse_draft, partial_answer, schema_for
 from qa.records import Answer, Evidence
 from qa.retrieve import Retrieval, Retriever
+from qa.stance import is_yes_no
 
 MAX_QUESTION_CHARS = 2000
 
@@ -77,10 +78,12 @@ class Assistant:
         """Stream the model's JSON draft, yielding its answer text with checked markers as it grows; return the raw reply."""
         assert self.generator is not None
         raw, shown = "", ""
-        stream = self.generator.stream(build_messages(question, evidence), json_schema=SCHEMA, max_tokens=self.settings.max_answer_tokens)
+        yes_no = is_yes_no(question)  # the model gives only sentence ids; code writes the answer
+        stream = self.generator.stream(build_messages(question, evidence), json_schema=schema_for(question),
+                                       max_tokens=self.settings.max_answer_tokens)
         for piece in stream:
             raw += piece
-            partial = partial_answer(raw)
+            partial = None if yes_no else partial_answer(raw)
             if partial:
                 text = resolve(partial, evidence).text
                 if text != shown:

@@ -69,8 +69,8 @@ def both_sides(question: str, resolved: Resolved, evidence: Sequence[Evidence]) 
             if (ev.article.id, ev.sentence.start) not in cited and stance_of(question, ev.text) == wanted:
                 cites.append(make_citation(len(cites) + 1, ev, stance=wanted))
                 break
-    if not sides:  # no quote takes a side: keep the model's wording
-        return Resolved(resolved.text, tuple(cites), resolved.notes)
+    if not sides:  # no quote takes a side: say so, and show what the cited sentences say
+        return Resolved(side_by_side(question, cites), tuple(cites), resolved.notes)
     order = {"yes": 0, "no": 1, "neutral": 2}
     cites = [replace(c, n=i) for i, c in enumerate(sorted(cites, key=lambda c: order[c.stance]), start=1)]
     return Resolved(side_by_side(question, cites), tuple(cites), resolved.notes)
@@ -123,6 +123,8 @@ def side_by_side(question: str, cites: Sequence[Citation]) -> str:
     """"The briefings disagree. Yes: Levan Dzhagaryan (ambassador to Tehran) [3]. No: …"."""
     lead = {"mixed": "The briefings disagree.", "contradicted": "No, according to the briefings.",
             "supported": "Yes, according to the briefings."}[verdict_of(question, [c.stance for c in cites])]
+    if all(c.stance == "neutral" for c in cites):
+        lead = "No quote says yes or no outright."
     parts = [lead]
     for stance, label in (("yes", "Yes"), ("no", "No"), ("neutral", "See also")):
         speakers: dict[str, list[int]] = {}

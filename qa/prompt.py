@@ -20,16 +20,25 @@ from dataclasses import dataclass
 
 from qa.generators.base import Message
 from qa.records import Evidence
+from qa.stance import is_yes_no
 
-SCHEMA: dict[str, object] = {
+SCHEMA: dict[str, object] = {  # the model's verdict is not asked for: code decides it from the quotes' stances
     "type": "object",
-    "properties": {
-        "answerable": {"type": "boolean"},
-        "answer": {"type": "string"},
-        "verdict": {"type": "string", "enum": ["yes", "no", "mixed", "n/a"]},
-    },
-    "required": ["answerable", "answer", "verdict"],
+    "properties": {"answerable": {"type": "boolean"}, "answer": {"type": "string"}},
+    "required": ["answerable", "answer"],
+    "additionalProperties": False,
 }
+# For a yes/no question code writes the answer from the cited quotes (grouped by side and speaker), so the
+# model gives only the ids of the sentences that answer it.
+IDS_SCHEMA: dict[str, object] = {
+    "type": "object",
+    "properties": {"answerable": {"type": "boolean"}, "answer": {"type": "string", "pattern": r"^\[S[1-9][0-9]?\]( \[S[1-9][0-9]?\]){0,5}$"}},
+    "required": ["answerable", "answer"],
+    "additionalProperties": False,
+}
+_TIME = re.compile(r"\b(?:when|date|dated|day|week|month|year|since|until|before|after|latest|newest|recent(?:ly)?|current(?:ly)?|now|"
+                   r"still|today|yesterday|(?:19|20)\d\d|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\w*", re.I)
+
 
 SYSTEM = """You answer questions about news briefings using ONLY the numbered evidence sentences you are given.
 Rules:
@@ -66,15 +75,35 @@ class Draft:
     verdict: str
 
 
+def schema_for(question: str) -> dict[str, object]:
+    """The reply schema: ids only for a yes/no question (code writes its answer), else a short answer."""
+    return IDS_SCHEMA if is_yes_no(question) else SCHEMA
+
+
 def build_messages(question: str, evidence: Sequence[Evidence]) -> list[Message]:
-    """System message (fixed) + user message (evidence sentences, then the question)."""
+    """System message (fixed) + user message (evidence sentences, then the question).
+
+    A sentence is annotated only with what it does not say itself: its article's date when the
+    evidence spans several dates or the question is about time, its speaker (and role) when the
+    sentence does not name them.
+    """
+    dates = {ev.article.published for ev in evidence if ev.article.published}
+    show_dates = len(dates) > 1 or bool(_TIME.search(question))
     lines = []
     for ev in evidence:
-        notes = ([ev.article.published] if ev.article.published else []) + (
-            [f"speaker: {ev.speaker}{', ' + ev.role if ev.role else ''}"] if ev.speaker else [])
-        lines.append(f"[S{ev.n}] {'(' + '; '.join(notes) + ') ' if notes else ''}{' '.join(ev.text.split())}")
+        text = " ".join(ev.text.split())
+        notes = [ev.article.published] if show_dates and ev.article.published else []
+        if ev.speaker and not _names_itself(text, ev.speaker, ev.role):
+            notes.append(f"speaker: {ev.speaker}{', ' + ev.role if ev.role else ''}")
+        lines.append(f"[S{ev.n}] {'(' + '; '.join(notes) + ') ' if notes else ''}{text}")
     user = "Evidence:\n" + "\n".join(lines) + f"\n\nQuestion: {question.strip()}"
     return [Message("system", SYSTEM), Message("user", user)]
+
+
+def _names_itself(text: str, speaker: str, role: str | None) -> bool:
+    """Whether the sentence names its speaker in full, and their role if there is one."""
+    lowered = text.lower()
+    return speaker.lower() in lowered and (not role or role.lower() in lowered)
 
 
 def parse_draft(raw: str) -> Draft:

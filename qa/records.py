@@ -40,10 +40,10 @@ class Evidence:
     article: Article
     sentence: Sentence
     cosine: float
+    rank: float = 0.0
     speaker: str | None = None
     role: str | None = None
     speech: Speech | None = None  # how the speaker's words are given; None: the article's own voice
-    rank: float = 0.0
 
     @property
     def text(self) -> str:

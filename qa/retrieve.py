@@ -276,7 +276,7 @@ class Retriever:
         scored = [(max(score, CONTEXT_SHARE * own.get((e.article.id, idx - 1), 0.0)), cos, e, idx, sp) for score, cos, e, idx, sp in scored]
         scored.sort(key=lambda t: -t[0])
         return [
-            Evidence(0, e.article, e.sentences[idx], cos, sp.name if sp else None, sp.role if sp else None, sp.kind if sp else None, rank)
+            Evidence(0, e.article, e.sentences[idx], cos, rank, sp.name if sp else None, sp.role if sp else None, sp.kind if sp else None)
             for rank, cos, e, idx, sp in scored
         ]
 

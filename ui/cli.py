@@ -5,6 +5,7 @@
     briefqa ask "Did Russia call Iran an ally?" [--json]
     briefqa eval eval/seed_dev.jsonl
     briefqa serve [--host 127.0.0.1] [--port 7860] [--auth user:password]   # the chat page
+    briefqa doctor [--json]             # one line per component: OK, or the cause and the fix
 
 ``BRIEFQA_CHROMA_URL`` switches every command from the embedded store to a Chroma server.
 Every user-facing error prints one line ("error: cause. Fix: …") and exits with status 2.
@@ -167,6 +168,22 @@ def eval_cmd(
     summary = run_eval(items, assistant.ask, assistant.retriever.store)
     typer.echo(render(summary))
     if items and summary.correct / len(items) < fail_under:
+        raise typer.Exit(1)
+
+
+@app.command()
+def doctor(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    data_dir: DataDir = None,
+    generator: Generator = None,
+) -> None:
+    """Check every component (packages, model file, llama.cpp build vs this CPU, a real decode, embedder,
+    index, Chroma server, disk, chromium): one line each, OK or the cause and the fix. Exit 1 if any fails."""
+    from qa.doctor import report
+
+    text, ok = report(_settings(data_dir, generator), as_json)
+    typer.echo(text)
+    if not ok:
         raise typer.Exit(1)
 
 

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 from core.errors import BriefQAError
 from core.settings import Settings
-from qa.generators.base import Message
-from qa.model_files import local_model_path
+from qa.generators.base import Generator, Message
+from qa.generators.kv_state import SavedStates, prime_system
+from qa.model_files import EXPECTED_SHA256, MODEL_FILENAME, local_model_path
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -30,11 +31,16 @@ class LlamaCppGenerator:
     (a longer accidental overlap shifts llama.cpp's batches, and greedy decoding can flip).
     """
 
-    def __init__(self, model_path: Path, *, n_threads: int, n_ctx: int) -> None:
+    def __init__(
+        self, model_path: Path, *, n_threads: int, n_ctx: int, draft_tokens: int = 0, system: str = "", states: SavedStates | None = None
+    ) -> None:
         self.name = f"local:{model_path.stem}"
         self._model_path = model_path
         self._n_threads = n_threads
         self._n_ctx = n_ctx
+        self._draft_tokens = draft_tokens  # prompt-lookup speculative decoding: tokens drafted per step (0: off)
+        self._system = system  # the fixed system prompt ``prime`` evaluates (or loads) ahead of the first question
+        self._states = states
         self._llama: Llama | None = None
         self._lock = threading.Lock()
 
@@ -75,15 +81,28 @@ class LlamaCppGenerator:
         )
         return cast("abc.Generator[Mapping[str, Any], None, None]", chunks)
 
+    def prime(self) -> None:
+        """Load the model and the system prompt's KV state (saved by ``qa.generators.kv_state``, else evaluated and saved)."""
+        if self._system:
+            with self._lock:
+                prime_system(self._model(), self._system, self._states)
+
     def _model(self) -> Llama:
         if self._llama is None:
             llama_cpp = import_llama_cpp()
+            draft = None
+            if self._draft_tokens:
+                from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
+
+                draft = LlamaPromptLookupDecoding(num_pred_tokens=self._draft_tokens)
             try:
                 self._llama = llama_cpp.Llama(
                     model_path=str(self._model_path),
                     n_ctx=self._n_ctx,
                     n_threads=self._n_threads,
                     n_batch=512,
+                    draft_model=draft,
+                    logits_all=draft is not None,  # llama-cpp-python 0.3.36 needs it with a draft model
                     verbose=False,
                 )
             except ValueError as err:
@@ -106,11 +125,24 @@ def import_llama_cpp() -> ModuleType:
     return llama_cpp
 
 
-def build(settings: Settings) -> LlamaCppGenerator:
-    """The bundled model that ``settings`` point to (its file is joined and verified on first use)."""
-    import_llama_cpp()  # fail before joining 1.1 GB of parts
+def build(settings: Settings) -> Generator:
+    """The bundled model that ``settings`` point to, run in a worker process (``qa.generators.worker``),
+    started here so that it loads while the caller loads the embedder and the index."""
+    import_llama_cpp()  # fail before starting a worker that would fail
+    from qa.generators.worker import WorkerGenerator
+
+    return WorkerGenerator("qa.generators.llama_cpp:local_engine", settings, name=f"local:{Path(MODEL_FILENAME).stem}")
+
+
+def local_engine(settings: Settings) -> LlamaCppGenerator:
+    """The local model as ``qa.generators.worker`` runs it: verified file, fixed system prompt primed from saved state."""
+    from qa.prompt import SYSTEM
+
     return LlamaCppGenerator(
         local_model_path(settings),
         n_threads=settings.n_threads or os.cpu_count() or 1,
         n_ctx=settings.n_ctx,
+        draft_tokens=settings.draft_tokens,
+        system=SYSTEM,
+        states=SavedStates(settings.model_dir / "kv", EXPECTED_SHA256),
     )
