@@ -15,7 +15,7 @@ Example (needs an index and the local model; see tests/test_real_models.py)::
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator as Gen, Iterator, Sequence
 
 from core.errors import BriefQAError
 from core.settings import Settings
@@ -74,7 +74,7 @@ class Assistant:
         conflicts = find_conflicts(cited_evidence(resolved.citations, evidence), evidence, min_score)
         yield answers.composed(standalone, resolved, evidence, conflicts)
 
-    def _draft(self, question: str, evidence: Sequence[Evidence]) -> Iterator[str]:
+    def _draft(self, question: str, evidence: Sequence[Evidence]) -> Gen[str, None, str]:
         """Stream the model's JSON draft, yielding its answer text with checked markers as it grows; return the raw reply."""
         assert self.generator is not None
         raw, shown = "", ""
