@@ -63,11 +63,13 @@ def open_assistant(
 ) -> Assistant:
     """An ``Assistant`` over the index ``settings`` name; any part given is used instead of being built."""
     s = settings or Settings()
+    if generator is FROM_SETTINGS:  # the model worker starts first, so that it loads while the embedder and the index load
+        generator = make_generator(s)
     embedder = embedder or make_embedder(s)
     store = store or open_store(s, embedder, create=False)
     bm25 = bm25 or load_bm25(s, store)
     retriever = Retriever(store, embedder, bm25, top_chunks=s.top_chunks, per_article=s.max_chunks_per_article, evidence=s.evidence_sentences)
-    return Assistant(s, retriever, make_generator(s) if generator is FROM_SETTINGS else generator)  # type: ignore[arg-type]
+    return Assistant(s, retriever, generator)  # type: ignore[arg-type]
 
 
 _assistants: dict[str, Assistant] = {}
@@ -98,6 +100,8 @@ class BriefingService:
 
     def __init__(self, settings: Settings | None = None, *, generator: Generator | None | object = FROM_SETTINGS) -> None:
         self.settings = settings or Settings()
+        if generator is FROM_SETTINGS:  # the model worker loads while the embedder and the store do
+            generator = make_generator(self.settings)
         self._indexer = open_indexer(self.settings, "briefqa serve")
         ix = self._indexer
         self.assistant = open_assistant(self.settings, store=ix.store, embedder=ix.embedder, bm25=lambda: ix.bm25, generator=generator)
