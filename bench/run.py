@@ -27,9 +27,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from index.pipeline import Indexer  # noqa: E402
-from qa.service import open_indexer  # noqa: E402
+from qa.assistant import Assistant  # noqa: E402
 from core.settings import Settings  # noqa: E402
-from qa.service import open_assistant  # noqa: E402
+from qa.service import open_assistant, open_indexer  # noqa: E402
 from bench.naive_rag import NaiveRag  # noqa: E402
 from qa.cite import normalise  # noqa: E402
 from qa.evaluate import EvalItem, load_items  # noqa: E402

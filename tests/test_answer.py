@@ -13,6 +13,7 @@ from core.errors import BriefQAError
 from index.pipeline import Indexer
 from core.settings import Settings
 from index.store import MemoryStore
+from qa.assistant import Assistant
 from qa.service import open_assistant
 from tests.fakes import ScriptedGenerator
 from qa.records import Answer, answer_json

@@ -17,12 +17,12 @@ from pypdf import PdfWriter
 from typer.testing import CliRunner
 
 from core.errors import BriefQAError
-from qa.service import open_indexer
+from index.pipeline import Indexer
 from index.records import FileResult
 from core.settings import Settings
 from ui.cli import app
 from tests.fakes import ScriptedGenerator
-from qa.service import BriefingService
+from qa.service import BriefingService, open_indexer
 from test_load import HTML, text_pdf  # tests/ is on sys.path (rootdir conftest)
 from ui.render import answer_html, article_html
 

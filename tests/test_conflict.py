@@ -9,6 +9,7 @@ from index.embed import HashEmbedder
 from index.pipeline import Indexer
 from core.settings import Settings
 from index.store import MemoryStore
+from qa.assistant import Assistant
 from qa.service import open_assistant
 from qa.conflict import value_changes
 from qa.refusal import missing_numbers

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from qa.assistant import Assistant
 from qa.service import open_indexer
 from core.settings import Settings
 from qa.service import open_assistant
