@@ -33,7 +33,7 @@ from index.minilm import MiniLMEmbedder  # noqa: E402
 from index.onnx_minilm import OnnxMiniLMEmbedder  # noqa: E402
 from index.records import Article  # noqa: E402
 from index.sentences import sentences_of, split_sentences  # noqa: E402
-from index.settings import Settings  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from qa.evaluate import gold_overlap, load_items  # noqa: E402
 
 BBC = ROOT.parent / "shared" / "corpora" / "bbc-news" / "news"

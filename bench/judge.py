@@ -11,7 +11,7 @@ are cached per prompt (``--cache``), so a rerun after a calibration change needs
 Today's rules, as the pipeline applies them to a shown quote:
 - side (yes/no questions): ``qa.stance.stance_of(question, quote)``: yes / no / neutral (= neither);
 - label: for yes/no questions from that side (against the claim's side when the claim takes one); for
-  other questions "supports" unless ``qa.gate.missing_terms(question, quote)`` finds a name or number of
+  other questions "supports" unless ``qa.refusal.missing_terms(question, quote)`` finds a name or number of
   the question missing from the quote (then "unrelated"); the rules never say "contradicts" there.
 """
 
@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from qa.gate import missing_terms  # noqa: E402
+from qa.refusal import missing_terms  # noqa: E402
 from qa.judge import (  # noqa: E402
     LABELS, PREFIX, SIDES, Calibration, Judge, LlamaLabelScorer, _claim_side, features, fit_calibration, fit_weights,
 )
@@ -54,7 +54,7 @@ def rules(t: dict) -> tuple[str, str | None]:
 def load_model(n_ctx: int = 1024):  # noqa: ANN201
     import llama_cpp
 
-    from index.settings import Settings
+    from core.settings import Settings
     from qa.model_files import local_model_path
 
     return llama_cpp.Llama(model_path=str(local_model_path(Settings())), n_ctx=n_ctx, n_threads=2, n_batch=512, verbose=False)

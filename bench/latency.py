@@ -8,8 +8,8 @@ evaluated (the user message; the fixed system prompt is reused from the KV cache
 each set's eval score. Cold: ``briefqa ask "Did Russia call Iran an ally?"`` in fresh processes
 (median wall of ``--cold``), and a probe process that breaks one cold answer down (imports, embedder
 load, model load and system prompt in the worker, retrieval, answer). ``--baseline`` prints a saved
-run's figures beside this run's, with ratios. Runs on older checkouts too (it only uses ``Assistant``,
-``Indexer``, ``Settings``, ``qa.evaluate``).
+run's figures beside this run's, with ratios. Runs on older checkouts too (it only uses the assistant and
+indexer builders, ``Settings``, ``qa.evaluate``).
 """
 
 from __future__ import annotations
@@ -29,9 +29,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from index.pipeline import Indexer  # noqa: E402
-from index.settings import Settings  # noqa: E402
-from qa.answer import Assistant  # noqa: E402
+try:  # this layout (core/, qa.service builds the app)
+    from core.settings import Settings
+    from qa.generators import make_generator
+    from qa.service import open_assistant as Assistant, open_indexer as Indexer
+except ImportError:  # older checkouts
+    from index.pipeline import Indexer  # type: ignore[no-redef]
+    from index.settings import Settings  # type: ignore[no-redef]
+    from qa.answer import Assistant  # type: ignore[no-redef]
+    from qa.generate import make_generator  # type: ignore[no-redef]
 from qa.evaluate import EvalSummary, load_items, score  # noqa: E402
 
 ALLY = "Did Russia call Iran an ally?"
@@ -85,7 +91,7 @@ def warm(data: Path) -> dict[str, Any]:
 def cold(data: Path, runs: int) -> dict[str, Any]:
     """Median wall of ``briefqa ask`` in fresh processes, and the median probe breakdown."""
     env = dict(os.environ, BRIEFQA_DATA_DIR=str(data), PYTHONPATH=str(ROOT))
-    cli = [sys.executable, "-c", "from qa.cli import main; main()", "ask", ALLY]
+    cli = [sys.executable, "-c", "try:\n    from ui.cli import main\nexcept ImportError:\n    from qa.cli import main\nmain()", "ask", ALLY]
     walls, probes = [], []
     for _ in range(runs):
         t = time.perf_counter()
@@ -102,7 +108,6 @@ def probe() -> None:
     t0 = time.perf_counter() - _process_age()  # the interpreter's start-up and this file's imports count too
     from index.embed import make_embedder
     from index.pipeline import open_store
-    from qa.generate import make_generator
 
     out: dict[str, float] = {"imports_s": time.perf_counter() - t0}
     settings = Settings()

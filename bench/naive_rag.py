@@ -29,7 +29,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 from index.embed import Embedder
 from index.records import Article
 from qa.cite import find_span
-from qa.generate import Generator, Message
+from qa.generators import Generator, Message
 
 PROMPT = (
     "You are an accurate and reliable AI assistant that can answer questions with the help of external documents. "

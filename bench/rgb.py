@@ -35,12 +35,11 @@ sys.path.insert(0, str(ROOT))
 
 from bench.naive_rag import NaiveRag  # noqa: E402
 from index.embed import Embedder, make_embedder  # noqa: E402
-from index.pipeline import Indexer  # noqa: E402
 from index.records import Article  # noqa: E402
-from index.settings import Settings  # noqa: E402
-from qa.answer import Assistant  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from qa.service import open_assistant, open_indexer  # noqa: E402
 from qa.evaluate import hit_groups, verified_count  # noqa: E402
-from qa.generate import Generator, make_generator  # noqa: E402
+from qa.generators import Generator, make_generator  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "bench" / "rgb" / "en_fact.jsonl"
 MODES = {"noise": ("positive", "negative"), "rejection": ("negative",), "counterfactual": ("positive", "positive_wrong")}
@@ -106,9 +105,9 @@ def run_ours(mode: str, texts: list[str], questions: Sequence[Question], generat
     feed = tmp / f"rgb-{mode}.jsonl"
     feed.write_text("".join(json.dumps({"title": f"RGB passage {i}", "text": t}) + "\n" for i, t in enumerate(texts)))
     settings = Settings(data_dir=tmp / f"ours-{mode}")
-    indexer = Indexer(settings, embedder=embedder)
+    indexer = open_indexer(settings, "bench/rgb.py", embedder=embedder)
     indexer.add([feed])
-    assistant = Assistant(settings, store=indexer.store, embedder=indexer.embedder, bm25=indexer.bm25, generator=generator)
+    assistant = open_assistant(settings, store=indexer.store, embedder=indexer.embedder, bm25=indexer.bm25, generator=generator)
     rows = []
     for q in questions:
         a = assistant.ask(q.query)

@@ -27,8 +27,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from index.pipeline import Indexer  # noqa: E402
-from index.settings import Settings  # noqa: E402
-from qa.answer import Assistant  # noqa: E402
+from qa.assistant import Assistant  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from qa.service import open_assistant, open_indexer  # noqa: E402
 from bench.naive_rag import NaiveRag  # noqa: E402
 from qa.cite import normalise  # noqa: E402
 from qa.evaluate import EvalItem, load_items  # noqa: E402
@@ -46,7 +47,7 @@ def bench_index(n_articles: int) -> list[tuple[str, str, str, str]]:
     """Our pipeline's chunks/s against raw model.encode of the same chunk texts."""
     files = sorted(BBC.glob("*/*.txt"))[:n_articles] if BBC.is_dir() else []
     with tempfile.TemporaryDirectory() as tmp:
-        ix = Indexer(Settings(data_dir=Path(tmp)))
+        ix = open_indexer(Settings(data_dir=Path(tmp)), "bench/run.py")
         ix.embedder.embed(["warm up"])
         t = time.perf_counter()
         ix.add([ROOT / "briefings", *files])
@@ -110,9 +111,9 @@ def bench_answers(items: Sequence[EvalItem], generator: str, repeat: int) -> lis
     questions = [i.question for i in items]
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), generator=generator)
-        ix = Indexer(settings)
+        ix = open_indexer(settings, "bench/run.py")
         ix.add([p for p in (ROOT / "briefings", ROOT / "eval" / "briefings") if p.is_dir()])
-        assistant = Assistant(settings, store=ix.store, embedder=ix.embedder, bm25=ix.bm25)
+        assistant = open_assistant(settings, store=ix.store, embedder=ix.embedder, bm25=ix.bm25)
         retrieval = []
         for _ in range(repeat):
             for q in questions:

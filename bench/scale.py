@@ -51,7 +51,7 @@ from index.embed import HashEmbedder  # noqa: E402
 from index.load import iter_documents  # noqa: E402
 from index.records import Article, content_hash  # noqa: E402
 from index.sentences import split_sentences  # noqa: E402
-from index.settings import Settings  # noqa: E402
+from core.settings import Settings  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 BBC = SHARED / "corpora" / "bbc-news" / "news"
@@ -211,7 +211,7 @@ def legacy_add(ix, path: Path) -> dict[str, float]:  # noqa: ANN001 - an Indexer
 
 def worker(size: int, data_dir: Path, rounds: int, n_questions: int, profile: bool) -> dict:
     """Build one size and measure it (runs in its own process)."""
-    from index.pipeline import Indexer
+    from qa.service import open_indexer
     from qa.retrieve import Retriever
 
     pool = sentence_pool()
@@ -220,7 +220,7 @@ def worker(size: int, data_dir: Path, rounds: int, n_questions: int, profile: bo
     sets = write_collections(pool, src, {"base": size, "add_before": ADD, "add_after": ADD})
     settings = Settings(data_dir=data_dir, embedder="hash")
     embedder = HashEmbedder()
-    ix = Indexer(settings, embedder=embedder)
+    ix = open_indexer(settings, "bench/scale.py", embedder=embedder)
     profiler = None
     if profile:
         from pyinstrument import Profiler
@@ -287,10 +287,10 @@ def open_probe(data_dir: Path, n_questions: int, rounds: int) -> dict:
     process serving this index holds); last, the full ``store.repair()`` that opening now skips (it ran on
     every open before; now only for a data dir never marked clean — after a crash the journal names the
     few articles to check)."""
-    from index.pipeline import Indexer
+    from qa.service import open_indexer
     from qa.retrieve import Retriever
 
-    open_s, ix = timed(lambda: Indexer(Settings(data_dir=data_dir, embedder="hash"), embedder=HashEmbedder()))
+    open_s, ix = timed(lambda: open_indexer(Settings(data_dir=data_dir, embedder="hash"), "bench/scale.py", embedder=HashEmbedder()))
     load_s, bm25 = timed(lambda: ix.bm25)
     s = ix.settings
     retriever = Retriever(ix.store, ix.embedder, bm25, top_chunks=s.top_chunks, per_article=s.max_chunks_per_article, evidence=s.evidence_sentences)

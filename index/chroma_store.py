@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from index.errors import BriefQAError
+from core.errors import BriefQAError
 from index.records import Article, Chunk, Sentence
-from index.settings import Settings
+from core.settings import Settings
 from index.store import StoredArticle
 
 _SPACE = {"hnsw": {"space": "cosine"}}

@@ -15,7 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
-from index.settings import Settings
+from core.settings import Settings
 
 _WORD = re.compile(r"\w+")
 

@@ -31,11 +31,11 @@ import pypdf
 import trafilatura
 from trafilatura.settings import Document
 
+from core.settings import Settings
 from index.defang import defang
+from index.formats import SUPPORTED
 from index.records import FileResult, RawDoc
-from index.settings import Settings
 
-SUPPORTED = (".txt", ".md", ".html", ".htm", ".pdf", ".jsonl")
 _META_KEYS = ("title", "source", "url", "published", "date")
 _BINARY_PROBE = 8192
 _MAX_CONTROL_SHARE = 0.10

@@ -20,7 +20,7 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
-from index.errors import BriefQAError
+from core.errors import BriefQAError
 
 _held: dict[str, TextIO] = {}
 _guard = threading.Lock()

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from index.errors import BriefQAError
+from core.errors import BriefQAError
 
 
 class MiniLMEmbedder:

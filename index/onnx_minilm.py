@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from index.errors import BriefQAError
+from core.errors import BriefQAError
 
 MAX_LENGTH = 256  # the model's max_seq_length (sentence_bert_config.json)
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")

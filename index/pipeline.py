@@ -1,15 +1,16 @@
 """The indexing pipeline: paths → load → clean → sentences → chunks → embed → store + BM25.
 
 >>> import tempfile
->>> from index.settings import Settings
->>> ix = Indexer(Settings(data_dir=tempfile.mkdtemp(), embedder="hash"))
+>>> from core.settings import Settings
+>>> from index.embed import HashEmbedder
+>>> from index.store import MemoryStore
+>>> ix = Indexer(Settings(data_dir=tempfile.mkdtemp(), embedder="hash"), store=MemoryStore(), embedder=HashEmbedder())
 >>> [r.status for r in ix.add(["briefings"])]
 ['added']
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,13 +21,12 @@ import numpy as np
 from index.bm25 import BM25Index, fingerprint, load_or_build
 from index.chunk import chunk_article
 from index.clean import clean
-from index.embed import Embedder, make_embedder
-from index.errors import BriefQAError
+from index.embed import Embedder
+from core.errors import BriefQAError
 from index.load import iter_documents
-from index.lock import hold_writer_lock
 from index.records import Article, Chunk, FileResult, RawDoc
 from index.sentences import sentences_of
-from index.settings import Settings
+from core.settings import Settings
 from index.store import Store, StoredArticle
 
 Progress = Callable[[int, int, str], None]
@@ -64,13 +64,14 @@ class _Prepared:
 
 
 class Indexer:
-    """Adds and removes briefings; keeps the vector store and BM25 consistent."""
+    """Adds and removes briefings; keeps the vector store and BM25 consistent.
 
-    def __init__(self, settings: Settings | None = None, *, store: Store | None = None, embedder: Embedder | None = None) -> None:
-        self.settings = settings or Settings()
-        hold_writer_lock(self.settings.data_dir, "briefqa " + " ".join(sys.argv[1:3]) if sys.argv[1:] else "briefqa")
-        self.embedder = embedder or make_embedder(self.settings)
-        self.store = store or open_store(self.settings, self.embedder, create=True)
+    The caller holds the data dir's writer lock (``index.lock``) while an ``Indexer`` writes an embedded
+    store; ``qa.service.open_indexer`` takes it, then builds the embedder and the store."""
+
+    def __init__(self, settings: Settings, *, store: Store, embedder: Embedder) -> None:
+        self.settings, self.store, self.embedder = settings, store, embedder
+        settings.data_dir.mkdir(parents=True, exist_ok=True)  # the journal and BM25 live there
         self._journal = self.settings.data_dir / _JOURNAL
         self._recover()
         self._failed = False

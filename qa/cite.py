@@ -22,7 +22,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from index.bm25 import has_word, tokenize
+from core.text import overlap, tokenize
 from index.records import Article
 from qa.records import Citation, Evidence
 
@@ -117,11 +117,7 @@ def resolve(answer: str, evidence: Sequence[Evidence]) -> Resolved:
 
 def support(claim: str, ev: Evidence) -> float:
     """Share of the claim's content words that the evidence sentence contains ("parliament" ~ "parliamentary")."""
-    words = set(tokenize(claim))
-    if not words:
-        return 0.0
-    sentence = set(tokenize(ev.text))
-    return sum(has_word(w, sentence) for w in words) / len(words)
+    return overlap(tokenize(claim), ev.text)
 
 
 def _prune(claim: str, ids: list[int], by_n: dict[int, Evidence]) -> list[int]:
@@ -178,3 +174,18 @@ def _check_quotes(segment: str, ev: Evidence | None, spans: dict[int, tuple[int,
         return phrase
 
     return _QUOTED.sub(fix, segment)
+
+
+def within(c: Citation, ev: Evidence) -> bool:
+    """Whether citation ``c`` points into evidence sentence ``ev``."""
+    return ev.article.id == c.article_id and ev.sentence.start <= c.start < ev.sentence.end
+
+
+def cited_evidence(citations: Sequence[Citation], evidence: Sequence[Evidence]) -> list[Evidence]:
+    """The evidence sentences the verified citations point into, in citation order."""
+    out: list[Evidence] = []
+    for c in citations:
+        for ev in evidence:
+            if c.verified and within(c, ev) and ev not in out:
+                out.append(ev)
+    return out

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from qa.records import Evidence
+from qa.records import Evidence, closest
 
 MIN_SIMILARITY = 0.6
 _TOKEN = re.compile(r"\w+(?:['’.,-]\w+)*")
@@ -74,9 +74,9 @@ def find_conflicts(cited: Sequence[Evidence], evidence: Sequence[Evidence], min_
     found: list[Conflict] = []
     used = {(e.article.id, e.sentence.start) for e in cited}
     for first in cited:
-        for second in sorted(evidence, key=lambda e: -e.score):
+        for second in closest(evidence):
             key = (second.article.id, second.sentence.start)
-            if second.article.id == first.article.id or second.score < min_score or key in used:
+            if second.article.id == first.article.id or second.cosine < min_score or key in used:
                 continue
             changes = value_changes(first.text, second.text)
             if changes:

@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.errors import BriefQAError
-from index.settings import Settings
+from core.errors import BriefQAError
+from core.settings import Settings
 
 # llama.cpp's names for the CPU features it was compiled with -> the /proc/cpuinfo flag each needs
 _FEATURE_FLAGS = {"SSE3": "pni", "SSSE3": "ssse3", "AVX": "avx", "AVX2": "avx2", "F16C": "f16c", "FMA": "fma",
@@ -105,7 +105,7 @@ def _cpu_features(settings: Settings) -> Check:
 
 def _decode(settings: Settings) -> Check:
     """A real one-token decode in the model worker (a child process)."""
-    from qa.generate import Message, make_generator
+    from qa.generators import Message, make_generator
 
     generator = make_generator(settings)
     if generator is None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
 
-from index.errors import BriefQAError
+from core.errors import BriefQAError
 from index.store import Store
 from qa.chat import Turn
 from qa.cite import normalise, verify

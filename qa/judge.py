@@ -37,7 +37,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from qa.gate import asked_speaker, missing_names, missing_numbers
+from qa.refusal import asked_speaker, missing_names, missing_numbers
 from qa.stance import is_yes_no, stance_of
 
 Label = Literal["supports", "contradicts", "unrelated"]

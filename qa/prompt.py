@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from qa.generate import Message
+from qa.generators.base import Message
 from qa.records import Evidence
 
 _VERDICT = {"type": "string", "enum": ["yes", "no", "mixed", "n/a"]}

@@ -10,6 +10,7 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -31,12 +32,15 @@ class Passage:
 
 @dataclass(frozen=True)
 class Evidence:
-    """One sentence shown to the model as ``[S{n}]``, with its article and retrieval score."""
+    """One sentence shown to the model as ``[S{n}]``, with its article, its similarity to the question
+    (``cosine``: what refusal thresholds compare) and the score retrieval ranked it by (``rank``: a blend of
+    cosine, word overlap, chunk prior and recency). Evidence comes in rank order, best first."""
 
     n: int
     article: Article
     sentence: Sentence
-    score: float
+    cosine: float
+    rank: float = 0.0
     speaker: str | None = None
     role: str | None = None
     speech: Speech | None = None  # how the speaker's words are given; None: the article's own voice
@@ -44,6 +48,12 @@ class Evidence:
     @property
     def text(self) -> str:
         return self.article.text[self.sentence.start : self.sentence.end]
+
+
+def closest(evidence: Iterable[Evidence]) -> list[Evidence]:
+    """The evidence by cosine, most similar first (ties keep the rank order): the "closest passages" a refusal
+    offers and the order in which speakers' own words and opposite views are looked for."""
+    return sorted(evidence, key=lambda e: -e.cosine)
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,14 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
 
 import numpy as np
 
-from index.bm25 import BM25Index, has_word, tokenize
+from core.text import overlap, tokenize
+from index.bm25 import BM25Index
 from index.dedup import Fingerprint, Syndication, fingerprint
 from index.embed import Embedder
 from index.records import Chunk
@@ -56,8 +58,8 @@ class Retrieval:
     evidence: tuple[Evidence, ...]
 
     @property
-    def best_score(self) -> float:
-        return max((e.score for e in self.evidence), default=0.0)
+    def best_cosine(self) -> float:
+        return max((e.cosine for e in self.evidence), default=0.0)
 
 
 def rrf(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> list[tuple[str, float]]:
@@ -135,14 +137,34 @@ def diversify(
     return capped + overflow[: max(0, limit - len(capped))]
 
 
+class Reranker(Protocol):
+    """A retrieval stage after the blend: re-orders (or filters) the ranked evidence sentences, best first.
+    Pass rerankers to ``Retriever``; each sees the whole ranked list before it is cut to the prompt's size."""
+
+    def rerank(self, question: str, ranked: Sequence[Evidence]) -> Sequence[Evidence]: ...
+
+
 class Retriever:
-    """Retrieves evidence sentences for a question from a ``Store`` and its BM25 index."""
+    """Retrieves evidence sentences for a question from a ``Store`` and its BM25 index.
+
+    ``bm25`` is the index itself, or a function returning the current one (a live indexer's, so that
+    new briefings are searched at once)."""
 
     def __init__(
-        self, store: Store, embedder: Embedder, bm25: BM25Index, *, top_chunks: int, per_article: int, evidence: int
+        self,
+        store: Store,
+        embedder: Embedder,
+        bm25: BM25Index | Callable[[], BM25Index],
+        *,
+        top_chunks: int,
+        per_article: int,
+        evidence: int,
+        rerankers: Sequence[Reranker] = (),
     ) -> None:
-        self.store, self.embedder, self.bm25 = store, embedder, bm25
+        self.store, self.embedder = store, embedder
+        self._bm25 = bm25 if callable(bm25) else (lambda: bm25)
         self.top_chunks, self.per_article, self.evidence = top_chunks, per_article, evidence
+        self.rerankers = tuple(rerankers)
         self._articles: OrderedDict[str, _Cached] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -161,10 +183,24 @@ class Retriever:
         passages = tuple(self._passage(c, s) for c, s in chosen)
         return Retrieval(passages, self._evidence(question, qvec, chosen, groups))
 
+    @property
+    def bm25(self) -> BM25Index:
+        return self._bm25()
+
     def article(self, article_id: str) -> tuple[StoredArticle, list[Speaker | None]]:
         """A stored article and its per-sentence speakers (cached; articles are immutable by id)."""
         cached = self._cached(article_id)
         return cached.entry, cached.speakers
+
+    def speakers(self, article_id: str) -> list[str]:
+        """The speakers (name and role) of the article's attributed sentences, in order."""
+        return [f"{s.name} {s.role or ''}" for s in self.article(article_id)[1] if s]
+
+    def speakers_near(self, ev: Evidence) -> list[str]:
+        """Speakers (name and role) of ``ev``'s sentence and the sentences either side of it."""
+        _, speakers = self.article(ev.article.id)
+        near = speakers[max(0, ev.sentence.idx - 1) : ev.sentence.idx + 2]
+        return [f"{s.name} {s.role or ''}" for s in near if s]
 
     def fingerprint(self, article_id: str) -> Fingerprint:
         """The article's near-duplicate fingerprint (cached with the article)."""
@@ -192,9 +228,19 @@ class Retriever:
     def _evidence(
         self, question: str, qvec: np.ndarray, chosen: Sequence[tuple[Chunk, float]], groups: Syndication
     ) -> tuple[Evidence, ...]:
-        """Score every sentence of the chosen chunks (copies collapsed to the earliest); keep the best, best first."""
+        """The best sentences of the chosen chunks, best first: the blend ranks, the rerankers re-rank, the first
+        ``self.evidence`` are numbered for the prompt."""
+        ranked: Sequence[Evidence] = self._ranked(question, qvec, self._candidates(chosen, groups))
+        for reranker in self.rerankers:
+            ranked = reranker.rerank(question, ranked)
+        return tuple(replace(ev, n=n) for n, ev in enumerate(ranked[: self.evidence], start=1))
+
+    @staticmethod
+    def _candidates(chosen: Sequence[tuple[Chunk, float]], groups: Syndication) -> dict[str, tuple[str, int, float]]:
+        """Every sentence of the chosen chunks (copies collapsed to the earliest) → (article id, index, prior):
+        the prior is the best fused score of a chunk holding it, as a share of the top chunk's."""
         if not chosen:
-            return ()
+            return {}
         top = chosen[0][1]
         candidates: dict[str, tuple[str, int, float]] = {}
         for chunk, fused in chosen:
@@ -204,6 +250,13 @@ class Retriever:
                 prior = fused / top
                 if sid not in candidates or candidates[sid][2] < prior:
                     candidates[sid] = (article_id, canonical, prior)
+        return candidates
+
+    def _ranked(self, question: str, qvec: np.ndarray, candidates: dict[str, tuple[str, int, float]]) -> list[Evidence]:
+        """The candidates ranked by the blend: 0.7 cosine + 0.3 word overlap + 0.05 prior (+ recency on a "latest"
+        question), at least ``CONTEXT_SHARE`` of the preceding sentence's."""
+        if not candidates:
+            return []
         ids = list(candidates)
         cosines = self.store.sentence_vectors(ids) @ qvec
         q_terms = set(tokenize(question))
@@ -217,17 +270,15 @@ class Retriever:
             entry, speakers = self.article(article_id)
             sent = entry.sentences[idx]
             text = entry.article.text[sent.start : sent.end]
-            overlap = _overlap(q_terms, q_names, text)
-            score = 0.7 * float(cos) + 0.3 * overlap + 0.05 * prior + newer.get(article_id, 0.0)
+            score = 0.7 * float(cos) + 0.3 * overlap(q_terms, text, q_names) + 0.05 * prior + newer.get(article_id, 0.0)
             scored.append((score, float(cos), entry, idx, speakers[idx]))
         own = {(e.article.id, idx): score for score, _, e, idx, _ in scored}
         scored = [(max(score, CONTEXT_SHARE * own.get((e.article.id, idx - 1), 0.0)), cos, e, idx, sp) for score, cos, e, idx, sp in scored]
         scored.sort(key=lambda t: -t[0])
-        best = scored[: self.evidence]
-        return tuple(
-            Evidence(n, e.article, e.sentences[idx], cos, sp.name if sp else None, sp.role if sp else None, sp.kind if sp else None)
-            for n, (_, cos, e, idx, sp) in enumerate(best, start=1)
-        )
+        return [
+            Evidence(0, e.article, e.sentences[idx], cos, rank, sp.name if sp else None, sp.role if sp else None, sp.kind if sp else None)
+            for rank, cos, e, idx, sp in scored
+        ]
 
 
 @dataclass(frozen=True)
@@ -236,11 +287,3 @@ class _Cached:
     speakers: list[Speaker | None]
     fingerprint: Fingerprint
 
-
-def _overlap(q_terms: set[str], q_names: set[str], text: str) -> float:
-    """Share of the question's content words in ``text`` ("parliament" ~ "parliamentary"); names count double."""
-    if not q_terms:
-        return 0.0
-    words = set(tokenize(text))
-    weight = {t: (2.0 if t in q_names else 1.0) for t in q_terms}
-    return sum(w for t, w in weight.items() if has_word(t, words)) / sum(weight.values())

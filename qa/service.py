@@ -1,8 +1,12 @@
-"""One index and one model behind a small facade: what long-running front ends (the chat page) use.
+"""The one place that builds the app — embedder, store, BM25, writer lock, generator, retriever — and the
+front ends' facade over it.
 
-Indexing and answering share the store and the embedder; after every change the indexer's freshly
-built BM25 index is handed to the retriever, so a briefing added from the page is answerable at once.
-Uploaded files are copied into ``<data dir>/uploads/`` under sanitised names before indexing.
+``open_assistant`` answers over an existing index (no lock: readers never write); ``open_indexer``
+takes the data dir's writer lock before loading anything, then opens the index for writing;
+``BriefingService`` is both over one store and one embedder, for long-running front ends (the chat
+page): the retriever reads the indexer's current BM25, so a briefing added from the page is
+answerable at once. Uploaded files are copied into ``<data dir>/uploads/`` under sanitised names.
+``ask`` / ``ask_stream``: the Python query functions (one cached assistant per settings).
 
 >>> import tempfile
 >>> svc = BriefingService(Settings(data_dir=tempfile.mkdtemp(), embedder="hash"), generator=None)
@@ -17,18 +21,78 @@ import re
 import shutil
 import threading
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
-from index.embed import make_embedder
-from index.pipeline import Indexer, Progress, open_store
+from core.settings import Settings
+from index.bm25 import BM25Index
+from index.embed import Embedder, make_embedder
+from index.lock import hold_writer_lock
+from index.pipeline import Indexer, Progress, load_bm25, open_store
 from index.records import Article, FileResult
-from index.settings import Settings
 from index.store import Store, StoredArticle
-from qa.answer import FROM_SETTINGS, Assistant
+from qa.assistant import Assistant
 from qa.chat import Turn
-from qa.generate import Generator, make_generator
+from qa.generators import Generator, make_generator
 from qa.records import Answer
+from qa.retrieve import Retriever
+
+FROM_SETTINGS = object()  # sentinel: build the generator that settings name
+
+
+def open_index(settings: Settings, *, create: bool) -> tuple[Embedder, Store]:
+    """The embedder and the store (embedded, or the Chroma server at BRIEFQA_CHROMA_URL) that settings name."""
+    embedder = make_embedder(settings)
+    return embedder, open_store(settings, embedder, create=create)
+
+
+def open_indexer(settings: Settings, purpose: str = "briefqa", *, embedder: Embedder | None = None) -> Indexer:
+    """An ``Indexer`` for the data dir, after taking its writer lock (``purpose`` names the holder to others)."""
+    hold_writer_lock(settings.data_dir, purpose)  # refuse a second writer before loading anything
+    embedder = embedder or make_embedder(settings)
+    return Indexer(settings, store=open_store(settings, embedder, create=True), embedder=embedder)
+
+
+def open_assistant(
+    settings: Settings | None = None,
+    *,
+    store: Store | None = None,
+    embedder: Embedder | None = None,
+    bm25: BM25Index | Callable[[], BM25Index] | None = None,
+    generator: Generator | None | object = FROM_SETTINGS,
+) -> Assistant:
+    """An ``Assistant`` over the index ``settings`` name; any part given is used instead of being built."""
+    s = settings or Settings()
+    if generator is FROM_SETTINGS:  # the model worker starts first, so that it loads while the embedder and the index load
+        generator = make_generator(s)
+    embedder = embedder or make_embedder(s)
+    store = store or open_store(s, embedder, create=False)
+    bm25 = bm25 or load_bm25(s, store)
+    retriever = Retriever(store, embedder, bm25, top_chunks=s.top_chunks, per_article=s.max_chunks_per_article, evidence=s.evidence_sentences)
+    return Assistant(s, retriever, generator)  # type: ignore[arg-type]
+
+
+_assistants: dict[str, Assistant] = {}
+_assistants_lock = threading.Lock()
+
+
+def _assistant(settings: Settings | None) -> Assistant:
+    settings = settings or Settings()
+    key = settings.model_dump_json()
+    with _assistants_lock:
+        if key not in _assistants:
+            _assistants[key] = open_assistant(settings)
+        return _assistants[key]
+
+
+def ask(question: str, history: Sequence[Turn] | None = None, settings: Settings | None = None) -> Answer:
+    """Answer ``question`` over the index named by ``settings`` (default: ``Settings()``)."""
+    return _assistant(settings).ask(question, history)
+
+
+def ask_stream(question: str, history: Sequence[Turn] | None = None, settings: Settings | None = None) -> Iterator[str | Answer]:
+    """Yield the answer text as it grows, then the final ``Answer``."""
+    return _assistant(settings).ask_stream(question, history)
 
 
 class BriefingService:
@@ -38,10 +102,9 @@ class BriefingService:
         self.settings = settings or Settings()
         if generator is FROM_SETTINGS:  # the model worker loads while the embedder and the store do
             generator = make_generator(self.settings)
-        embedder = make_embedder(self.settings)
-        store = open_store(self.settings, embedder, create=True)
-        self._indexer = Indexer(self.settings, store=store, embedder=embedder)
-        self.assistant = Assistant(self.settings, store=store, embedder=embedder, bm25=self._indexer.bm25, generator=generator)
+        self._indexer = open_indexer(self.settings, "briefqa serve")
+        ix = self._indexer
+        self.assistant = open_assistant(self.settings, store=ix.store, embedder=ix.embedder, bm25=lambda: ix.bm25, generator=generator)
         self._write_lock = threading.Lock()
 
     def ask_stream(self, question: str, history: Sequence[Turn] | None = None) -> Iterator[str | Answer]:
@@ -53,9 +116,7 @@ class BriefingService:
     def add(self, paths: Iterable[str | Path], on_progress: Progress | None = None) -> list[FileResult]:
         """Index files; one result per file. Answers see the new briefings immediately."""
         with self._write_lock:
-            results = self._indexer.add(paths, on_progress)
-            self.assistant.retriever.bm25 = self._indexer.bm25
-        return results
+            return self._indexer.add(paths, on_progress)
 
     def add_uploads(self, paths: Sequence[str | Path], on_progress: Progress | None = None) -> list[FileResult]:
         """Index uploaded files from copies kept in ``<data dir>/uploads/`` (see ``store_upload``).
@@ -86,9 +147,7 @@ class BriefingService:
 
     def remove(self, article_id: str) -> StoredArticle:
         with self._write_lock:
-            removed = self._indexer.remove(article_id)
-            self.assistant.retriever.bm25 = self._indexer.bm25
-        return removed
+            return self._indexer.remove(article_id)
 
     def briefings(self) -> list[StoredArticle]:
         """Stored articles, newest first (undated last), then by title."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from index.bm25 import STOPWORDS
+from core.text import STOPWORDS
 from qa.records import Stance, Verdict
 
 _YES_NO = re.compile(r"^\s*(did|does|do|is|are|was|were|has|have|had|can|could|will|would|should)\b", re.I)

@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 
 from index.embed import HashEmbedder
-from index.errors import BriefQAError
+from core.errors import BriefQAError
 from index.pipeline import Indexer
-from index.settings import Settings
+from core.settings import Settings
 from index.store import MemoryStore
-from qa.answer import Assistant
-from qa.generate import ScriptedGenerator
+from qa.assistant import Assistant
+from qa.service import open_assistant
+from tests.fakes import ScriptedGenerator
 from qa.records import Answer, answer_json
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,7 +32,7 @@ def indexed(tmp_path: Path) -> Indexer:
 
 def assistant(ix: Indexer, outputs: list[str] | None) -> Assistant:
     gen = ScriptedGenerator(outputs) if outputs is not None else None
-    return Assistant(ix.settings, store=ix.store, embedder=ix.embedder, bm25=ix.refresh_bm25(), generator=gen)
+    return open_assistant(ix.settings, store=ix.store, embedder=ix.embedder, bm25=ix.refresh_bm25(), generator=gen)
 
 
 def evidence_number(a: Assistant, question: str, needle: str) -> int:
@@ -130,13 +131,13 @@ def test_empty_question_is_a_clear_error(indexed: Indexer, question: str) -> Non
 
 def test_missing_index_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(BriefQAError, match="no index"):
-        Assistant(Settings(data_dir=tmp_path / "none", embedder="hash"), generator=None)
+        open_assistant(Settings(data_dir=tmp_path / "none", embedder="hash"), generator=None)
 
 
 def test_a_clearly_better_uncited_sentence_is_shown_too() -> None:
     from index.records import Article
     from index.sentences import sentences_of
-    from qa.answer import _with_closest
+    from qa.compose import with_closest
     from qa.cite import resolve
     from qa.records import Evidence
 
@@ -144,11 +145,11 @@ def test_a_clearly_better_uncited_sentence_is_shown_too() -> None:
     article = Article.create(title="t", text=text)
     s1, s2 = sentences_of(article.id, text)
     evidence = [Evidence(1, article, s1, 0.70), Evidence(2, article, s2, 0.50)]
-    out = _with_closest(resolve("The sources disagree: officials met in Tehran [S2].", evidence), evidence)
+    out = with_closest(resolve("The sources disagree: officials met in Tehran [S2].", evidence), evidence)
     assert out.text == "Officials met in Tehran [1]. Closest passage: the article [2]."
     assert [c.quote for c in out.citations] == [text[s2.start : s2.end], text[s1.start : s1.end]]
     close = [Evidence(1, article, s1, 0.55), Evidence(2, article, s2, 0.50)]
-    assert len(_with_closest(resolve("Officials met [S2].", close), close).citations) == 1
+    assert len(with_closest(resolve("Officials met [S2].", close), close).citations) == 1
 
 
 def test_punctuation_only_follow_up_is_still_empty(indexed: Indexer) -> None:

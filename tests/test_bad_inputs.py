@@ -16,13 +16,13 @@ import pytest
 from pypdf import PdfWriter
 from typer.testing import CliRunner
 
-from index.errors import BriefQAError
+from core.errors import BriefQAError
 from index.pipeline import Indexer
 from index.records import FileResult
-from index.settings import Settings
-from qa.cli import app
-from qa.generate import ScriptedGenerator
-from qa.service import BriefingService
+from core.settings import Settings
+from ui.cli import app
+from tests.fakes import ScriptedGenerator
+from qa.service import BriefingService, open_indexer
 from test_load import HTML, text_pdf  # tests/ is on sys.path (rootdir conftest)
 from ui.render import answer_html, article_html
 
@@ -33,7 +33,7 @@ LIMIT = "over the 10 MB limit for one file (raise BRIEFQA_MAX_FILE_MB to index i
 
 @pytest.fixture
 def indexer(tmp_path: Path) -> Indexer:
-    ix = Indexer(Settings(data_dir=tmp_path / "data", embedder="hash"))
+    ix = open_indexer(Settings(data_dir=tmp_path / "data", embedder="hash"))
     ix.add([ROOT / "briefings"])
     return ix
 

@@ -12,8 +12,9 @@ import pytest
 from index.bm25 import BM25Index, fingerprint, load_or_build, refingerprint
 from index.embed import HashEmbedder
 from index.pipeline import Indexer, load_bm25
+from qa.service import open_indexer
 from index.records import Chunk
-from index.settings import Settings
+from core.settings import Settings
 from index.store import MemoryStore
 
 WORDS = (
@@ -267,7 +268,7 @@ def test_a_whole_article_id_is_resolved_without_listing_the_index(tmp_path: Path
 
 def test_on_chroma_a_restart_replays_adds_and_removes_without_a_rebuild(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", embedder="hash")
-    ix = Indexer(settings, embedder=HashEmbedder())
+    ix = open_indexer(settings)
     ix.add([write_articles(tmp_path / "a", 30, seed=1)])
     main_meta = (settings.bm25_dir / "main.json").read_text()
     ix.add([write_articles(tmp_path / "b", 2, seed=2)])

@@ -18,9 +18,9 @@ from typer.testing import CliRunner
 
 from index.chroma_store import ChromaStore
 from index.embed import HashEmbedder
-from index.errors import BriefQAError
-from index.settings import Settings
-from qa.cli import app
+from core.errors import BriefQAError
+from core.settings import Settings
+from ui.cli import app
 from qa.service import BriefingService
 
 ROOT = Path(__file__).resolve().parents[1]

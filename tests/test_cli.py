@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from qa.cli import app
+from ui.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNNER = CliRunner()
@@ -85,7 +85,7 @@ def test_eval_prints_a_table_and_totals(env: Path) -> None:
     ],
 )
 def test_user_errors_are_one_line_without_traceback(env: Path, args: list[str], message: str) -> None:
-    proc = subprocess.run([sys.executable, "-c", "from qa.cli import main; main()", *args], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", "from ui.cli import main; main()", *args], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert lines[-1].startswith(message) and "Fix:" in lines[-1]
@@ -94,7 +94,7 @@ def test_user_errors_are_one_line_without_traceback(env: Path, args: list[str], 
 
 def test_empty_question_is_refused_with_a_clear_message(env: Path) -> None:
     run("index", "add", str(ROOT / "briefings"))
-    proc = subprocess.run([sys.executable, "-c", "from qa.cli import main; main()", "ask", "  "], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", "from ui.cli import main; main()", "ask", "  "], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "the question is empty" in proc.stderr and "Traceback" not in proc.stderr
 
 

@@ -7,12 +7,13 @@ from pathlib import Path
 
 from index.embed import HashEmbedder
 from index.pipeline import Indexer
-from index.settings import Settings
+from core.settings import Settings
 from index.store import MemoryStore
-from qa.answer import Assistant
+from qa.assistant import Assistant
+from qa.service import open_assistant
 from qa.conflict import value_changes
-from qa.gate import missing_numbers
-from qa.generate import ScriptedGenerator
+from qa.refusal import missing_numbers
+from tests.fakes import ScriptedGenerator
 from qa.records import Answer
 
 TRUE = "WhatsApp was acquired by Facebook in February 2014 for about 19 billion dollars."
@@ -26,7 +27,7 @@ def _assistant(tmp_path: Path, texts: list[str], outputs: list[str]) -> tuple[In
     settings = Settings(data_dir=tmp_path / "data", embedder="hash", min_evidence_score=0.0)
     ix = Indexer(settings, store=MemoryStore(), embedder=HashEmbedder())
     ix.add([feed])
-    return ix, Assistant(settings, store=ix.store, embedder=ix.embedder, bm25=ix.bm25, generator=ScriptedGenerator(outputs))
+    return ix, open_assistant(settings, store=ix.store, embedder=ix.embedder, bm25=ix.bm25, generator=ScriptedGenerator(outputs))
 
 
 def _number(a: Assistant, question: str, needle: str) -> int:

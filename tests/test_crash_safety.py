@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from index.embed import HashEmbedder
-from index.pipeline import Indexer
-from index.settings import Settings
+from qa.service import open_indexer
+from core.settings import Settings
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,9 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 INDEX_SCRIPT = """
 import sys
 from pathlib import Path
-from index.pipeline import Indexer
-from index.settings import Settings
-ix = Indexer(Settings(data_dir=Path(sys.argv[1]), embedder="hash"))
+from core.settings import Settings
+from qa.service import open_indexer
+ix = open_indexer(Settings(data_dir=Path(sys.argv[1]), embedder="hash"))
 def progress(done, total, path):
     print(done, flush=True)
 ix.add([sys.argv[2]], progress)
@@ -42,10 +41,11 @@ CHECK_SCRIPT = """
 import sys
 from pathlib import Path
 from index.bm25 import fingerprint
-from index.pipeline import Indexer, load_bm25
-from index.settings import Settings
+from core.settings import Settings
+from index.pipeline import load_bm25
+from qa.service import open_indexer
 settings = Settings(data_dir=Path(sys.argv[1]), embedder="hash")
-ix = Indexer(settings)  # opening repairs
+ix = open_indexer(settings)  # opening repairs
 entries = {e.article.id: e for e in ix.store.articles()}
 chunks = ix.store.chunks()
 per_article = {}
@@ -100,13 +100,13 @@ def test_kill_during_remove(tmp_path: Path) -> None:
     add = [sys.executable, "-c", INDEX_SCRIPT, str(settings.data_dir), str(corpus)]
     assert subprocess.run(add, capture_output=True, text=True, cwd=ROOT, timeout=300).returncode == 0
     ids = [line.split()[0] for line in subprocess.run(
-        [sys.executable, "-c", "from qa.cli import main; main()", "index", "list", "--data-dir", str(settings.data_dir)],
+        [sys.executable, "-c", "from ui.cli import main; main()", "index", "list", "--data-dir", str(settings.data_dir)],
         capture_output=True, text=True, cwd=ROOT, timeout=300, env={**os.environ, "BRIEFQA_EMBEDDER": "hash"},
     ).stdout.splitlines()[:-1]]
     assert len(ids) == 30
     script = (
-        "import sys, time\nfrom pathlib import Path\nfrom index.pipeline import Indexer\nfrom index.settings import Settings\n"
-        "ix = Indexer(Settings(data_dir=Path(sys.argv[1]), embedder='hash'))\n"
+        "import sys, time\nfrom pathlib import Path\nfrom qa.service import open_indexer\nfrom core.settings import Settings\n"
+        "ix = open_indexer(Settings(data_dir=Path(sys.argv[1]), embedder='hash'))\n"
         "for aid in sys.argv[2:]:\n    ix.remove(aid)\n    print(1, flush=True)\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", script, str(settings.data_dir), *ids], stdout=subprocess.PIPE, text=True, cwd=ROOT)
@@ -118,9 +118,9 @@ def test_kill_during_remove(tmp_path: Path) -> None:
 
 def test_a_second_writer_process_is_refused(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", embedder="hash")
-    Indexer(settings, embedder=HashEmbedder())  # this process now holds the writer lock
+    open_indexer(settings)  # this process now holds the writer lock
     corpus = make_corpus(tmp_path / "corpus", 1)
-    proc = subprocess.run([sys.executable, "-c", "from qa.cli import main; main()", "index", "add", str(corpus), "--data-dir",
+    proc = subprocess.run([sys.executable, "-c", "from ui.cli import main; main()", "index", "add", str(corpus), "--data-dir",
                            str(settings.data_dir)], capture_output=True, text=True, cwd=ROOT, timeout=300,
                           env={**os.environ, "BRIEFQA_EMBEDDER": "hash"})
     assert proc.returncode == 2 and "is being written by" in proc.stderr and "Traceback" not in proc.stderr

@@ -15,7 +15,7 @@ from index.embed import HashEmbedder
 from index.pipeline import Indexer
 from index.records import Article, Chunk
 from index.sentences import sentences_of
-from index.settings import Settings
+from core.settings import Settings
 from index.store import MemoryStore
 from qa.retrieve import RECENCY_BONUS, Retriever, diversify, recency_bonus, wants_latest
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from index.settings import Settings
+from core.settings import Settings
 from qa import doctor
-from qa.worker import WorkerGenerator
+from qa.generators.worker import WorkerGenerator
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,7 +34,7 @@ def test_a_build_for_features_this_cpu_lacks_is_named_with_the_fix(monkeypatch: 
 
 def test_a_decode_that_dies_with_sigill_is_reported_not_suffered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BRIEFQA_TEST_SIGILL_ONCE", str(tmp_path / "died"))  # the worker's first decode raises SIGILL
-    monkeypatch.setattr("qa.generate.make_generator", lambda s: WorkerGenerator("tests.fakes:sigill_once_engine", s, name="fake"))
+    monkeypatch.setattr("qa.generators.make_generator", lambda s: WorkerGenerator("tests.fakes:sigill_once_engine", s, name="fake"))
 
     decode = _checks(Settings(data_dir=tmp_path, embedder="hash"))["decode"]
 
@@ -43,7 +43,7 @@ def test_a_decode_that_dies_with_sigill_is_reported_not_suffered(tmp_path: Path,
 
 def test_cli_doctor_json_on_an_empty_data_dir(tmp_path: Path) -> None:
     env = dict(os.environ, BRIEFQA_DATA_DIR=str(tmp_path / "none"), BRIEFQA_EMBEDDER="hash", BRIEFQA_GENERATOR="extractive")
-    done = subprocess.run([sys.executable, "-c", "from qa.cli import main; main()", "doctor", "--json"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    done = subprocess.run([sys.executable, "-c", "from ui.cli import main; main()", "doctor", "--json"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
 
     report = json.loads(done.stdout)
     checks = {c["component"]: c for c in report["checks"]}

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from index.pipeline import Indexer
-from index.settings import Settings
-from qa.answer import Assistant
+from qa.assistant import Assistant
+from qa.service import open_indexer
+from core.settings import Settings
+from qa.service import open_assistant
 from qa.evaluate import EvalSummary, load_items, render, run_eval
 
 pytestmark = pytest.mark.slow
@@ -21,9 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     settings = Settings(data_dir=tmp_path_factory.mktemp("eval"))
-    results = Indexer(settings).add([ROOT / "briefings", ROOT / "eval" / "briefings"])
+    results = open_indexer(settings).add([ROOT / "briefings", ROOT / "eval" / "briefings"])
     assert [r for r in results if r.status != "added"] == []
-    return Assistant(settings)
+    return open_assistant(settings)
 
 
 def _refusals_and_quotes_hold(summary: EvalSummary) -> None:

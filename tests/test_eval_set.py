@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from index.clean import clean
-from index.errors import BriefQAError
+from core.errors import BriefQAError
 from index.load import iter_documents
 from index.records import Article
 from qa.cite import normalise

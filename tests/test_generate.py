@@ -17,13 +17,15 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 
-from index.errors import BriefQAError
-from index.settings import Settings
+from core.errors import BriefQAError
+from core.settings import Settings
 from qa import model_files
-from qa.generate import LlamaCppGenerator, Message, ScriptedGenerator, local_engine, make_generator
+from qa.generators import Message, make_generator
+from qa.generators.langchain import LangChainGenerator, build as from_settings
+from qa.generators.llama_cpp import LlamaCppGenerator, local_engine
+from qa.generators.worker import WorkerGenerator
 from qa.prompt import SYSTEM
-from qa.worker import WorkerGenerator
-from qa.langchain_generator import LangChainGenerator, from_settings
+from tests.fakes import ScriptedGenerator
 
 SCHEMA = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
 
@@ -390,7 +392,7 @@ def test_make_generator_picks_the_backend(settings: Settings, monkeypatch: pytes
     local = make_generator(settings)
     assert isinstance(local, WorkerGenerator) and local.name == "local:qwen2.5-coder-1.5b-instruct-q4_k_m"
     local.close()
-    monkeypatch.setattr("qa.generate.local_model_path", lambda s: Path("/models/m.gguf"))
+    monkeypatch.setattr("qa.generators.llama_cpp.local_model_path", lambda s: Path("/models/m.gguf"))
     engine = local_engine(settings)  # what the worker process runs
     assert engine._n_threads == os.cpu_count() and engine._system == SYSTEM and engine._draft_tokens == 0
     assert make_generator(settings.model_copy(update={"generator": "extractive"})) is None

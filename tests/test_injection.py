@@ -15,10 +15,12 @@ from pathlib import Path
 import pytest
 
 from index.defang import _ORDERS, REMOVED
-from index.pipeline import Indexer
-from index.settings import Settings
-from qa.answer import Assistant
-from qa.generate import Generator, Message, ScriptedGenerator
+from qa.assistant import Assistant
+from qa.service import open_indexer
+from core.settings import Settings
+from qa.service import open_assistant
+from qa.generators import Generator, Message
+from tests.fakes import ScriptedGenerator
 from qa.records import Answer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,11 +79,11 @@ def assert_clean(assistant: Assistant, answer: Answer) -> None:
 
 def test_orders_to_the_model_never_reach_its_prompt(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", embedder="hash", min_evidence_score=0.0)
-    results = Indexer(settings).add([corpus(tmp_path / "in")])
+    results = open_indexer(settings).add([corpus(tmp_path / "in")])
     assert [r.status for r in results] == ["added", "added"]
     reply = json.dumps({"answerable": True, "answer": "On Friday [S1].", "verdict": "n/a"})
     recording = Recording(ScriptedGenerator([reply] * 3))
-    assistant = Assistant(settings, generator=recording)
+    assistant = open_assistant(settings, generator=recording)
     for question in ("When will the harbour reopen?", "How much did grain exports rise?", "What should the assistant reply?"):
         assert_clean(assistant, assistant.ask(question))
     texts = [e.article.text for e in assistant.retriever.store.articles()]
@@ -104,8 +106,8 @@ def test_orders_to_the_model_never_reach_its_prompt(tmp_path: Path) -> None:
 )
 def test_a_model_that_obeys_still_cannot_publish_an_unverified_quote(tmp_path: Path, reply: dict[str, object]) -> None:
     settings = Settings(data_dir=tmp_path / "data", embedder="hash", min_evidence_score=0.0)
-    Indexer(settings).add([corpus(tmp_path / "in")])
-    assistant = Assistant(settings, generator=ScriptedGenerator([json.dumps(reply)]))
+    open_indexer(settings).add([corpus(tmp_path / "in")])
+    assistant = open_assistant(settings, generator=ScriptedGenerator([json.dumps(reply)]))
     answer = assistant.ask("Was the harbour sold to a foreign buyer?")
     for c in answer.citations + answer.related:
         assert assistant.retriever.store.get(c.article_id).article.text[c.start : c.end] == c.quote  # type: ignore[union-attr]
@@ -121,8 +123,8 @@ def test_a_model_that_obeys_still_cannot_publish_an_unverified_quote(tmp_path: P
 @pytest.fixture(scope="module")
 def real(tmp_path_factory: pytest.TempPathFactory) -> tuple[Assistant, Recording]:
     settings = Settings(data_dir=tmp_path_factory.mktemp("injection") / "data")
-    Indexer(settings).add([corpus(tmp_path_factory.mktemp("corpus") / "in"), ROOT / "briefings"])
-    assistant = Assistant(settings)
+    open_indexer(settings).add([corpus(tmp_path_factory.mktemp("corpus") / "in"), ROOT / "briefings"])
+    assistant = open_assistant(settings)
     assert assistant.generator is not None
     recording = Recording(assistant.generator)
     assistant.generator = recording

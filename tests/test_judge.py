@@ -171,7 +171,7 @@ def test_llama_scorer_rejects_labels_sharing_a_first_token() -> None:
 def test_real_model_on_clear_calib_cases() -> None:
     """On 20 clear calib cases (plain supports / plain yes-no), the real judge is right on most; probabilities are sane."""
     llama_cpp = pytest.importorskip("llama_cpp")
-    from index.settings import Settings
+    from core.settings import Settings
     from qa.model_files import local_model_path
 
     triples = [json.loads(line) for line in (ROOT / "eval" / "support" / "triples.jsonl").read_text(encoding="utf-8").splitlines()]

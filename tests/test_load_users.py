@@ -22,9 +22,9 @@ from pathlib import Path
 from conftest import free_port
 from gradio_client import Client, handle_file
 
-from index.settings import Settings
+from core.settings import Settings
 from qa.chat import Turn
-from qa.generate import Message
+from qa.generators.base import Message
 from qa.records import Answer
 from qa.service import BriefingService
 from ui.app import serve
@@ -112,7 +112,7 @@ def test_twenty_concurrent_users_while_briefings_are_added(tmp_path: Path) -> No
         return rows
 
     def second_writer() -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-c", "from qa.cli import main; main()", "index", "add", str(ROOT / "briefings"),
+        return subprocess.run([sys.executable, "-c", "from ui.cli import main; main()", "index", "add", str(ROOT / "briefings"),
                                "--data-dir", str(tmp_path / "data")], capture_output=True, text=True, cwd=ROOT, timeout=120,
                               env={**os.environ, "BRIEFQA_EMBEDDER": "hash"})
 

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from index.embed import make_embedder
-from index.errors import BriefQAError
+from core.errors import BriefQAError
 from index.minilm import MiniLMEmbedder
 from index.onnx_minilm import OnnxMiniLMEmbedder
-from index.settings import Settings
+from core.settings import Settings
 
 LONG = " ".join(f"Sentence {i} of a very long briefing about sanctions, oil exports and diplomacy." for i in range(60))
 TEXTS = [

@@ -9,7 +9,7 @@ from qa.records import Evidence
 
 def _ev(n: int, text: str, published: str | None, speaker: str | None = None, role: str | None = None) -> Evidence:
     article = Article.create(title=f"t{n}", text=text, published=published)
-    return Evidence(n, article, Sentence(article.id, 0, 0, len(text)), 0.5, speaker, role)
+    return Evidence(n, article, Sentence(article.id, 0, 0, len(text)), 0.5, speaker=speaker, role=role)
 
 
 def _lines(question: str, evidence: list[Evidence]) -> list[str]:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from index.pipeline import Indexer
-from index.settings import Settings
-from qa.answer import Assistant
+from core.settings import Settings
+from qa.assistant import Assistant
+from qa.service import open_assistant, open_indexer
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,13 +25,13 @@ ALLY = "Did Russia call Iran an ally?"
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     settings = Settings(data_dir=tmp_path_factory.mktemp("real"))
-    Indexer(settings).add([ROOT / "briefings"])
+    open_indexer(settings).add([ROOT / "briefings"])
     return settings
 
 
 @pytest.fixture(scope="module")
 def assistant(settings: Settings) -> Assistant:
-    return Assistant(settings)
+    return open_assistant(settings)
 
 
 def verbatim(assistant: Assistant, answer) -> bool:  # noqa: ANN001
@@ -58,7 +58,7 @@ def test_unanswerable_questions_are_refused(assistant: Assistant, question: str)
 def test_cli_ask_json_with_the_local_model(settings: Settings) -> None:
     env = {**os.environ, "BRIEFQA_DATA_DIR": str(settings.data_dir)}
     proc = subprocess.run(
-        [sys.executable, "-c", "from qa.cli import main; main()", "ask", "--json", ALLY],
+        [sys.executable, "-c", "from ui.cli import main; main()", "ask", "--json", ALLY],
         capture_output=True, text=True, timeout=600, env=env,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qa.chat import contextualize
-from qa.gate import asked_speaker, missing_names, question_names, speaker_found
+from qa.refusal import asked_speaker, missing_names, question_names, speaker_found
 from qa.stance import is_yes_no, stance_of, verdict_of
 
 ALLY = "Did Russia call Iran an ally?"

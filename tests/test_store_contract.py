@@ -12,7 +12,7 @@ import pytest
 from index.chroma_store import ChromaStore
 from index.chunk import chunk_article
 from index.embed import HashEmbedder
-from index.errors import BriefQAError
+from core.errors import BriefQAError
 from index.records import Article
 from index.sentences import sentences_of
 from index.store import MemoryStore, Store, StoredArticle

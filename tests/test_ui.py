@@ -25,9 +25,9 @@ import pytest
 from gradio_client import Client, handle_file
 from pydantic import SecretStr
 
-from index.errors import BriefQAError
+from core.errors import BriefQAError
 from index.records import Article, FileResult
-from index.settings import Settings
+from core.settings import Settings
 from qa.records import Answer, Citation, Timings
 from qa.service import BriefingService
 from ui.app import serve
@@ -165,7 +165,7 @@ def test_serving_beyond_loopback_needs_a_password(service: BriefingService) -> N
             serve(service, host, port, block=False)
     with socket.socket() as s:
         s.bind(("127.0.0.1", port))  # nothing was started on it
-    proc = subprocess.run([sys.executable, "-c", "from qa.cli import main; main()", "serve", "--host", "0.0.0.0", "--port", str(port)],
+    proc = subprocess.run([sys.executable, "-c", "from ui.cli import main; main()", "serve", "--host", "0.0.0.0", "--port", str(port)],
                           capture_output=True, text=True, cwd=ROOT, timeout=120, env={**os.environ, "BRIEFQA_AUTH": ""})
     assert proc.returncode == 2 and proc.stderr.startswith("error: refusing to serve on 0.0.0.0 without a password"), proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1

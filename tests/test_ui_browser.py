@@ -15,7 +15,7 @@ from pathlib import Path
 import gradio as gr
 import pytest
 
-from index.settings import Settings
+from core.settings import Settings
 from qa.service import BriefingService
 from ui.app import serve
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from index.errors import BriefQAError
-from index.settings import Settings
-from qa.generate import Message
-from qa.worker import WorkerGenerator
+from core.errors import BriefQAError
+from core.settings import Settings
+from qa.generators.base import Message
+from qa.generators.worker import WorkerGenerator
 
 
 def _ask(gen: WorkerGenerator, text: str) -> str:

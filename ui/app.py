@@ -8,7 +8,7 @@ Exposure: the page binds 127.0.0.1 unless told otherwise, and refuses any other 
 password (``--auth user:password`` or ``BRIEFQA_AUTH``). Uploads are capped at ``max_upload_mb`` (by
 Gradio and again by the service) and copied into ``<data dir>/uploads/`` under sanitised names.
 
-    from index.settings import Settings
+    from core.settings import Settings
     from qa.service import BriefingService
     from ui.app import serve
     serve(BriefingService(Settings()), "127.0.0.1", 7860)   # prints the URL, blocks until Ctrl+C
@@ -27,12 +27,14 @@ import os
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline tool: Gradio must not phone home
 
 from collections.abc import Iterator  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
-from index.errors import BriefQAError  # noqa: E402
+from core.errors import BriefQAError  # noqa: E402
+from index.formats import SUPPORTED  # noqa: E402
 from index.records import FileResult  # noqa: E402
 from qa.records import Answer, answer_json  # noqa: E402
 from qa.service import BriefingService  # noqa: E402
@@ -43,7 +45,7 @@ EXAMPLES = (
     "Who is Sergei Ryabkov?",
     "How far from the Israeli border has Russia moved Iranian forces?",
 )
-FILE_TYPES = [".txt", ".md", ".html", ".htm", ".pdf", ".jsonl"]
+FILE_TYPES = list(SUPPORTED)
 MODEL_QUEUE = "briefqa-model"  # answering and indexing share the single local model / embedder
 
 # Quote cards live in chat messages; one capturing listener routes their clicks to the viewer's event.
@@ -122,10 +124,13 @@ def _rows(results: list[FileResult]) -> list[list[str]]:
     return [[Path(r.path).name, r.status, detail(r)] for r in results]
 
 
-def build_app(service: BriefingService) -> gr.Blocks:
-    """The page's components and events; ``serve`` queues and launches it."""
+class _Handlers:
+    """The page's event handlers over one service (their names are the API's endpoint names)."""
 
-    def ask(question: str, turns: list[Answer]) -> Iterator[tuple[Any, ...]]:
+    def __init__(self, service: BriefingService) -> None:
+        self.service = service
+
+    def ask(self, question: str, turns: list[Answer]) -> Iterator[tuple[Any, ...]]:
         """Stream one answer; the chat history comes from the previous answers of this session."""
         done = _transcript(turns)
         if not question.strip():  # blank input is not sent (with history it would become a bare "follow-up to: …")
@@ -136,7 +141,7 @@ def build_app(service: BriefingService) -> gr.Blocks:
         yield [*done, user, {"role": "assistant", "content": render.streaming_html("")}], turns, "", ""
         final: Answer | None = None
         try:
-            for item in service.ask_stream(question, [(a.question, a.text) for a in turns]):
+            for item in self.service.ask_stream(question, [(a.question, a.text) for a in turns]):
                 if isinstance(item, Answer):
                     final = item
                 else:
@@ -149,7 +154,7 @@ def build_app(service: BriefingService) -> gr.Blocks:
         turns = [*turns, final]
         yield _transcript(turns), turns, _json(turns), ""
 
-    def show_source(turns: list[Answer], evt: gr.EventData) -> str:
+    def show_source(self, turns: list[Answer], evt: gr.EventData) -> str:
         """The clicked card's article with its quote highlighted (or why it cannot be shown)."""
         try:
             answer = turns[int(evt.turn)]
@@ -157,49 +162,52 @@ def build_app(service: BriefingService) -> gr.Blocks:
             cite = next(c for c in (answer.citations if kind == "cite" else answer.related) if c.n == int(evt.n))
         except (AttributeError, IndexError, StopIteration, ValueError):
             return render.notice_html("That quote belongs to an answer that is no longer in the chat.")
-        article = service.article(cite.article_id)
+        article = self.service.article(cite.article_id)
         if article is None:
             return render.notice_html(f"“{cite.title}” is no longer in the index (it was removed).")
         if article.text[cite.start : cite.end] != cite.quote:
             return render.notice_html(f"“{cite.title}” changed since this answer; the quote no longer lines up.")
         return render.article_html(article, cite.start, cite.end, render.quote_label(cite, kind))
 
-    def pick_example(evt: gr.SelectData) -> str:
+    def pick_example(self, evt: gr.SelectData) -> str:
         return str(evt.value["text"])
 
-    def clear_chat() -> tuple[list[Answer], None, str]:
+    def clear_chat(self) -> tuple[list[Answer], None, str]:
         return [], None, render.VIEWER_PLACEHOLDER
 
-    def briefings() -> list[list[object]]:
+    def briefings(self) -> list[list[object]]:
         """Indexed articles, newest first: id, title, source, date, chunks."""
         return [[e.article.id, e.article.title, e.article.source or "", e.article.published or "", e.chunks]
-                for e in service.briefings()]
+                for e in self.service.briefings()]
 
-    def add_files(paths: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
+    def add_files(self, paths: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
         """Index uploaded files (kept in the data dir); one result row per file (added / unchanged / skipped / rejected)."""
         def on_progress(done: int, total: int, path: str) -> None:
             progress((done, total), desc=f"indexing {Path(path).name}")
 
         results: list[FileResult] = []
         try:
-            results = service.add_uploads(paths or [], on_progress)
+            results = self.service.add_uploads(paths or [], on_progress)
         except BriefQAError as err:
             gr.Warning(str(err))
-        return _rows(results), briefings(), None
+        return _rows(results), self.briefings(), None
 
-    def remove_article(article_id: str) -> tuple[Any, ...]:
+    def remove_article(self, article_id: str) -> tuple[Any, ...]:
         """Remove one article (a unique id prefix is enough)."""
         try:
-            removed = service.remove(article_id)
+            removed = self.service.remove(article_id)
         except BriefQAError as err:
             gr.Warning(str(err))
-            return briefings(), article_id
+            return self.briefings(), article_id
         gr.Info(f"Removed {removed.article.title} ({removed.chunks} chunks)")
-        return briefings(), ""
+        return self.briefings(), ""
 
-    def pick_row(evt: gr.SelectData) -> str:
+    def pick_row(self, evt: gr.SelectData) -> str:
         return str(evt.row_value[0])
 
+
+def build_app(service: BriefingService) -> gr.Blocks:
+    """The page's components and events; ``serve`` queues and launches it."""
     with gr.Blocks(title="briefing-qa", analytics_enabled=False) as demo:
         turns = gr.State([])
         gr.Markdown("## briefing-qa\nAnswers are verbatim quotes from the indexed briefings. "
@@ -232,20 +240,44 @@ def build_app(service: BriefingService) -> gr.Blocks:
                 remove_id = gr.Textbox(label="Article id to remove (a prefix is enough; click a row to fill it)", scale=4)
                 remove = gr.Button("Remove", variant="stop", scale=1)
 
-        chat_io: dict[str, Any] = dict(fn=ask, inputs=[question, turns], outputs=[chatbot, turns, answer_box, question],
-                                       concurrency_id=MODEL_QUEUE)
-        question.submit(**chat_io, api_name="ask")
-        send.click(**chat_io, api_visibility="private")
-        picked = chatbot.example_select(pick_example, None, question, api_visibility="private")
-        picked.then(**chat_io, api_visibility="private")
-        chatbot.clear(clear_chat, None, [turns, answer_box, viewer], api_visibility="private")
-        viewer.click(show_source, turns, viewer, show_progress="hidden", api_visibility="private")
-        demo.load(briefings, None, table, api_name="briefings")
-        refresh.click(briefings, None, table, api_visibility="private")
-        upload.upload(add_files, upload, [results, table, upload], api_name="add_files", concurrency_id=MODEL_QUEUE)
-        remove.click(remove_article, remove_id, [table, remove_id], api_name="remove_article", concurrency_id=MODEL_QUEUE)
-        table.select(pick_row, None, remove_id, api_visibility="private")
+        page = _Page(turns, chatbot, question, send, answer_box, viewer, table, refresh, upload, results, remove_id, remove)
+        _wire(_Handlers(service), demo, page)
     return demo
+
+
+@dataclass(frozen=True)
+class _Page:
+    """The components the events connect."""
+
+    turns: Any
+    chatbot: Any
+    question: Any
+    send: Any
+    answer_box: Any
+    viewer: Any
+    table: Any
+    refresh: Any
+    upload: Any
+    results: Any
+    remove_id: Any
+    remove: Any
+
+
+def _wire(h: _Handlers, demo: gr.Blocks, p: _Page) -> None:
+    """Connect the page's events to the handlers (model-using ones share one queue slot)."""
+    chat_io: dict[str, Any] = dict(fn=h.ask, inputs=[p.question, p.turns], outputs=[p.chatbot, p.turns, p.answer_box, p.question],
+                                   concurrency_id=MODEL_QUEUE)
+    p.question.submit(**chat_io, api_name="ask")
+    p.send.click(**chat_io, api_visibility="private")
+    picked = p.chatbot.example_select(h.pick_example, None, p.question, api_visibility="private")
+    picked.then(**chat_io, api_visibility="private")
+    p.chatbot.clear(h.clear_chat, None, [p.turns, p.answer_box, p.viewer], api_visibility="private")
+    p.viewer.click(h.show_source, p.turns, p.viewer, show_progress="hidden", api_visibility="private")
+    demo.load(h.briefings, None, p.table, api_name="briefings")
+    p.refresh.click(h.briefings, None, p.table, api_visibility="private")
+    p.upload.upload(h.add_files, p.upload, [p.results, p.table, p.upload], api_name="add_files", concurrency_id=MODEL_QUEUE)
+    p.remove.click(h.remove_article, p.remove_id, [p.table, p.remove_id], api_name="remove_article", concurrency_id=MODEL_QUEUE)
+    p.table.select(h.pick_row, None, p.remove_id, api_visibility="private")
 
 
 def serve(service: BriefingService, host: str = "127.0.0.1", port: int = 7860, *, block: bool = True) -> gr.Blocks:

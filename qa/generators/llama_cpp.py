@@ -1,14 +1,4 @@
-"""Text generators behind one small protocol: the local llama.cpp model, any LangChain chat model, a test fake.
-
-``stream`` yields text pieces as they are produced; joined they are the whole completion (a JSON
-document when ``json_schema`` is given).
-
->>> gen = ScriptedGenerator(['{"answer": "no"}'])
->>> "".join(gen.stream([Message("user", "Allies?")], json_schema={"type": "object"}, max_tokens=50))
-'{"answer": "no"}'
->>> gen.calls[0][0].content
-'Allies?'
-"""
+"""The local GGUF model through llama-cpp-python (``generator="local"``)."""
 
 from __future__ import annotations
 
@@ -17,36 +7,18 @@ import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from index.errors import BriefQAError
-from index.settings import Settings
-from qa.kv_state import SavedStates, prime_system
+from core.errors import BriefQAError
+from core.settings import Settings
+from qa.generators.base import Generator, Message
+from qa.generators.kv_state import SavedStates, prime_system
 from qa.model_files import EXPECTED_SHA256, MODEL_FILENAME, local_model_path
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
-
-
-@dataclass(frozen=True)
-class Message:
-    """One chat turn; ``role`` is "system", "user" or "assistant"."""
-
-    role: str
-    content: str
-
-
-class Generator(Protocol):
-    """Anything that streams a completion for a chat."""
-
-    name: str
-
-    def stream(
-        self, messages: Sequence[Message], *, json_schema: Mapping[str, object] | None, max_tokens: int
-    ) -> Iterator[str]: ...
 
 
 class LlamaCppGenerator:
@@ -110,7 +82,7 @@ class LlamaCppGenerator:
         return cast("abc.Generator[Mapping[str, Any], None, None]", chunks)
 
     def prime(self) -> None:
-        """Load the model and the system prompt's KV state (saved by ``qa.kv_state``, else evaluated and saved)."""
+        """Load the model and the system prompt's KV state (saved by ``qa.generators.kv_state``, else evaluated and saved)."""
         if self._system:
             with self._lock:
                 prime_system(self._model(), self._system, self._states)
@@ -141,26 +113,6 @@ class LlamaCppGenerator:
         return self._llama
 
 
-class ScriptedGenerator:
-    """Test fake: each call streams the next scripted output in a few pieces and records its messages."""
-
-    name = "scripted"
-
-    def __init__(self, outputs: Sequence[str]) -> None:
-        self._outputs = list(outputs)
-        self.calls: list[tuple[Message, ...]] = []
-
-    def stream(
-        self, messages: Sequence[Message], *, json_schema: Mapping[str, object] | None = None, max_tokens: int = 256
-    ) -> Iterator[str]:
-        if len(self.calls) >= len(self._outputs):
-            raise AssertionError(f"ScriptedGenerator has only {len(self._outputs)} outputs")
-        self.calls.append(tuple(messages))
-        text = self._outputs[len(self.calls) - 1]
-        step = max(1, -(-len(text) // 3))
-        return iter([text[i : i + step] for i in range(0, len(text), step)])
-
-
 def import_llama_cpp() -> ModuleType:
     """``llama_cpp``, or a BriefQAError saying how to install it."""
     try:
@@ -173,8 +125,17 @@ def import_llama_cpp() -> ModuleType:
     return llama_cpp
 
 
+def build(settings: Settings) -> Generator:
+    """The bundled model that ``settings`` point to, run in a worker process (``qa.generators.worker``),
+    started here so that it loads while the caller loads the embedder and the index."""
+    import_llama_cpp()  # fail before starting a worker that would fail
+    from qa.generators.worker import WorkerGenerator
+
+    return WorkerGenerator("qa.generators.llama_cpp:local_engine", settings, name=f"local:{Path(MODEL_FILENAME).stem}")
+
+
 def local_engine(settings: Settings) -> LlamaCppGenerator:
-    """The local model as ``qa.worker`` runs it: verified file, fixed system prompt primed from saved state."""
+    """The local model as ``qa.generators.worker`` runs it: verified file, fixed system prompt primed from saved state."""
     from qa.prompt import SYSTEM
 
     return LlamaCppGenerator(
@@ -185,21 +146,3 @@ def local_engine(settings: Settings) -> LlamaCppGenerator:
         system=SYSTEM,
         states=SavedStates(settings.model_dir / "kv", EXPECTED_SHA256),
     )
-
-
-def make_generator(settings: Settings) -> Generator | None:
-    """The generator ``settings.generator`` names; None for "extractive" (answers without a model).
-
-    The local model runs in a worker process (``qa.worker``), started here so that it loads while
-    the caller loads the embedder and the index.
-    """
-    if settings.generator == "extractive":
-        return None
-    if settings.generator == "local":
-        import_llama_cpp()  # fail before starting a worker that would fail
-        from qa.worker import WorkerGenerator
-
-        return WorkerGenerator("qa.generate:local_engine", settings, name=f"local:{Path(MODEL_FILENAME).stem}")
-    from qa.langchain_generator import from_settings
-
-    return from_settings(settings)

@@ -1,8 +1,8 @@
-"""Any LangChain chat model as a ``Generator``; ``from_settings`` builds the OpenAI-compatible or Ollama one.
+"""Any LangChain chat model as a ``Generator``; ``build`` makes the OpenAI-compatible or Ollama one.
 
 >>> from langchain_core.language_models.fake_chat_models import FakeListChatModel
 >>> gen = LangChainGenerator(FakeListChatModel(responses=["no"]))
->>> from qa.generate import Message
+>>> from qa.generators.base import Message
 >>> "".join(gen.stream([Message("user", "Allies?")], json_schema=None, max_tokens=20))
 'no'
 """
@@ -18,9 +18,9 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import SecretStr
 
-from index.errors import BriefQAError
-from index.settings import Settings
-from qa.generate import Message
+from core.errors import BriefQAError
+from core.settings import Settings
+from qa.generators.base import Message
 
 _ROLES = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
 _START_IT = "start it or set BRIEFQA_GENERATOR=local"
@@ -68,7 +68,7 @@ def _is_unreachable(err: BaseException | None) -> bool:
     return err is not None and (isinstance(err, OSError) or _is_unreachable(err.__cause__ or err.__context__))
 
 
-def from_settings(settings: Settings) -> LangChainGenerator:
+def build(settings: Settings) -> LangChainGenerator:
     """ChatOpenAI (``generator="openai"``) or ChatOllama (``"ollama"``) for ``settings.llm_model``."""
     if not settings.llm_model:
         raise BriefQAError(

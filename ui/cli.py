@@ -1,4 +1,4 @@
-"""``briefqa``: the command line, a thin shell over ``index.pipeline`` and ``qa.answer``.
+"""``briefqa``: the command line, a thin shell over ``qa.service``.
 
     briefqa index add briefings/        # load, clean, chunk, embed, store
     briefqa index list
@@ -20,21 +20,21 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from index.errors import BriefQAError
-from index.settings import Settings
+from core.errors import BriefQAError
+from core.settings import Settings
+from index.formats import SUPPORTED
+from qa import generators
 
 if TYPE_CHECKING:
-    from index.embed import Embedder
     from index.pipeline import Indexer
-    from index.store import Store
-    from qa.answer import Assistant
+    from qa.assistant import Assistant
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Question answering over news briefings, with verified quotes.")
 index_app = typer.Typer(no_args_is_help=True, help="Add, list and remove indexed briefings.")
 app.add_typer(index_app, name="index")
 
 DataDir = Annotated[Optional[Path], typer.Option("--data-dir", help="Index directory (env BRIEFQA_DATA_DIR).")]
-Generator = Annotated[Optional[str], typer.Option("--generator", help="local | extractive | openai | ollama (env BRIEFQA_GENERATOR).")]
+Generator = Annotated[Optional[str], typer.Option("--generator", help=f"{generators.help_text()} (env BRIEFQA_GENERATOR).")]
 
 
 def _settings(data_dir: Path | None, generator: str | None = None, auth: str | None = None) -> Settings:
@@ -46,46 +46,33 @@ def _settings(data_dir: Path | None, generator: str | None = None, auth: str | N
     if auth is not None:
         overrides["auth"] = auth
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValueError as err:
         raise BriefQAError(f"invalid setting: {err.errors()[0]['msg'] if hasattr(err, 'errors') else err}", "see briefqa --help") from None
+    generators.backend(settings.generator)  # an unknown generator is a one-line error before anything loads
+    return settings
 
 
-def _open(settings: Settings, *, create: bool) -> tuple[Embedder, Store]:
-    """The embedder and the store (embedded, or the Chroma server at BRIEFQA_CHROMA_URL) that settings name."""
-    from index.embed import make_embedder
-    from index.pipeline import open_store
+def _indexer(settings: Settings, command: str) -> Indexer:
+    from qa.service import open_indexer
 
-    embedder = make_embedder(settings)
-    return embedder, open_store(settings, embedder, create=create)
-
-
-def _indexer(settings: Settings) -> Indexer:
-    from index.lock import hold_writer_lock
-    from index.pipeline import Indexer
-
-    hold_writer_lock(settings.data_dir, "briefqa " + " ".join(sys.argv[1:3]))  # refuse a second writer before loading anything
-    embedder, store = _open(settings, create=True)
-    return Indexer(settings, store=store, embedder=embedder)
+    return open_indexer(settings, f"briefqa index {command}")
 
 
 def _assistant(settings: Settings) -> Assistant:
-    from qa.answer import Assistant
-    from qa.generate import make_generator
+    from qa.service import open_assistant
 
-    generator = make_generator(settings)  # the model worker loads while the embedder and the store do
-    embedder, store = _open(settings, create=False)
-    return Assistant(settings, store=store, embedder=embedder, generator=generator)
+    return open_assistant(settings)
 
 
 @index_app.command("add")
-def index_add(paths: Annotated[list[Path], typer.Argument(help="Files or directories.")], data_dir: DataDir = None) -> None:
-    """Index .txt .md .html .pdf .jsonl files (directories recursively). Re-adding is a no-op.
+def index_add(paths: Annotated[list[Path], typer.Argument(help=f"Files ({' '.join(SUPPORTED)}) or directories.")], data_dir: DataDir = None) -> None:
+    """Index briefing files (directories recursively). Re-adding is a no-op.
 
     Exit status 1 when any file was rejected (the others are still indexed)."""
     from tqdm import tqdm
 
-    indexer = _indexer(_settings(data_dir))
+    indexer = _indexer(_settings(data_dir), "add")
     with tqdm(total=0, unit="file", desc="indexing", file=sys.stderr, disable=None) as bar:
 
         def progress(done: int, total: int, path: str) -> None:
@@ -106,8 +93,10 @@ def index_add(paths: Annotated[list[Path], typer.Argument(help="Files or directo
 @index_app.command("list")
 def index_list(data_dir: DataDir = None) -> None:
     """List indexed articles: id, chunks, date, source, title."""
+    from qa.service import open_index
+
     settings = _settings(data_dir)
-    _, store = _open(settings, create=False)
+    _, store = open_index(settings, create=False)
     entries = sorted(store.articles(), key=lambda e: (e.article.published or "", e.article.title))
     for e in entries:
         a = e.article
@@ -118,7 +107,7 @@ def index_list(data_dir: DataDir = None) -> None:
 @index_app.command("remove")
 def index_remove(article_id: Annotated[str, typer.Argument(help="Article id (a unique prefix is enough).")], data_dir: DataDir = None) -> None:
     """Remove an article and every chunk of it."""
-    removed = _indexer(_settings(data_dir)).remove(article_id)
+    removed = _indexer(_settings(data_dir), "remove").remove(article_id)
     typer.echo(f"removed {removed.article.id}  {removed.chunks} chunks  {removed.article.title}")
 
 

@@ -1,6 +1,6 @@
 """The model in a worker process, as Ollama runs its model runners: a crash costs one answer, not the service.
 
-``WorkerGenerator`` is a ``Generator`` whose model lives in a child process (``python -m qa.worker``)
+``WorkerGenerator`` is a ``Generator`` whose model lives in a child process (``python -m qa.generators.worker``)
 speaking JSON lines over its stdin/stdout. The child is started at construction, so it loads (and
 primes the fixed system prompt) while the parent loads the embedder and the index. When the child
 dies mid-answer (SIGILL from a CPU-specific build, SIGSEGV, an OOM kill, kill -9), ``stream`` raises
@@ -32,9 +32,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from index.errors import BriefQAError
-from index.settings import Settings
-from qa.generate import Message
+from core.errors import BriefQAError
+from core.settings import Settings
+from qa.generators.base import Message
 
 ROOT = Path(__file__).resolve().parents[1]
 _DEATHS = {
@@ -112,7 +112,7 @@ class WorkerGenerator:
     def _spawn(self) -> None:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
         self._log = tempfile.TemporaryFile()
-        self._proc = subprocess.Popen([sys.executable, "-m", "qa.worker", self._factory], stdin=subprocess.PIPE,
+        self._proc = subprocess.Popen([sys.executable, "-m", "qa.generators.worker", self._factory], stdin=subprocess.PIPE,
                                       stdout=subprocess.PIPE, stderr=self._log, env=env)
         self._ready = None
         self._send_raw(self._settings_json)
@@ -164,7 +164,7 @@ class WorkerGenerator:
         return lines[-1][:200] if lines else "no message"
 
 
-# --- the child side: python -m qa.worker module:function ------------------------------------------------
+# --- the child side: python -m qa.generators.worker module:function ------------------------------------------------
 
 
 class _Requests:

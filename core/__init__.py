@@ -1,0 +1,1 @@
+"""The ground floor every layer shares: settings, user-facing errors, the text tokenizer."""

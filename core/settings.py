@@ -1,0 +1,79 @@
+"""One settings object for the whole app, overridable from the environment (prefix ``BRIEFQA_``).
+
+>>> s = Settings(data_dir="/tmp/x", embedder="hash")
+>>> s.embedder
+'hash'
+
+Environment: ``BRIEFQA_DATA_DIR=/srv/briefings briefqa index list``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _xdg(var: str, fallback: str) -> Path:
+    return Path(os.environ.get(var) or Path.home() / fallback)
+
+
+class Settings(BaseSettings):
+    """Every tunable of briefing-qa. Components take one of these and default to ``Settings()``."""
+
+    model_config = SettingsConfigDict(env_prefix="BRIEFQA_", extra="ignore")
+
+    data_dir: Path = Field(
+        default_factory=lambda: _xdg("XDG_DATA_HOME", ".local/share") / "briefing-qa", description="Chroma store + BM25 index"
+    )
+    model_dir: Path = Field(
+        default_factory=lambda: _xdg("XDG_CACHE_HOME", ".cache") / "briefing-qa",
+        description="the joined, verified GGUF; the exported MiniLM ONNX files",
+    )
+
+    # indexing
+    embedder: Literal["minilm", "minilm-onnx", "minilm-onnx-int8", "hash"] = Field(
+        "minilm-onnx", description="minilm-onnx (onnxruntime), minilm (sentence-transformers/torch, the reference), minilm-onnx-int8, hash (tests)"
+    )
+    chunk_words: int = Field(110, description="words per chunk, at most")
+    chunk_overlap_sentences: int = Field(1, description="sentences a chunk shares with the next")
+    embed_batch_size: int = Field(32, description="sentences embedded per batch")
+    bm25_merge_ratio: float = Field(
+        0.10, description="BM25 is rebuilt when chunks added/removed since the last build exceed this share of it"
+    )
+
+    # retrieval
+    top_chunks: int = Field(8, description="chunks retrieved per question")
+    max_chunks_per_article: int = Field(4, description="chunks of one article, at most, while others are relevant")
+    evidence_sentences: int = Field(8, description="evidence sentences shown to the model")
+    min_evidence_score: float = Field(0.30, description="best sentence's cosine below this: refuse without asking the model")
+
+    # generation
+    generator: str = Field(
+        "local", description="local (llama.cpp), extractive (no model), openai, ollama: the names in qa.generators"
+    )
+    llm_model: str = Field("", description="model name for the openai / ollama backends")
+    llm_base_url: str = Field("", description="e.g. http://127.0.0.1:8000/v1 for an OpenAI-compatible server")
+    llm_api_key: str = Field("not-needed", description="API key for the openai backend")
+    n_threads: int = Field(0, description="threads of the local model; 0: one per core")
+    n_ctx: int = Field(4096, description="context window of the local model, in tokens")
+    max_answer_tokens: int = Field(220, description="tokens the model may write per answer")
+    draft_tokens: int = Field(0, description="prompt-lookup speculative decoding: tokens drafted per step from the prompt (0: off)")
+
+    # reliability and exposure (docs/reliability.md)
+    max_file_mb: float = Field(10.0, description="a larger input file is rejected, not indexed")
+    chroma_url: str = Field("", description="e.g. http://127.0.0.1:8000: a Chroma server (`chroma run`) instead of the embedded store")
+    chroma_timeout_s: float = Field(10.0, description="every request to the Chroma server; past it, a one-line error")
+    max_upload_mb: float = Field(50.0, description="per file uploaded through the chat page")
+    auth: SecretStr = Field(SecretStr(""), description='"user:password"; required to serve on a non-loopback address')
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def bm25_dir(self) -> Path:
+        return self.data_dir / "bm25"

@@ -1,0 +1,166 @@
+"""The answer's wording, from checked citations: refusals with the closest passages, the extractive
+answer, both sides of a yes/no question, the values copies disagree on, the closest passage a draft
+missed, and a draft the model broke off.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+
+from qa.cite import Resolved, cited_evidence, make_citation, within
+from qa.conflict import Conflict
+from qa.records import Answer, Citation, Evidence, Timings, closest
+from qa.refusal import SpeakersNear, asked_speaker, speaker_found
+from qa.stance import is_yes_no, stance_of, verdict_of
+
+NOT_FOUND = "The briefings don't say."
+
+
+class Answers:
+    """Builds the ``Answer`` records of one question: refusals, the extractive answer, the composed answer."""
+
+    def __init__(self, question: str, standalone: str | None, t0: float, t_retrieved: float) -> None:
+        self.question, self.standalone, self.t0, self.t_retrieved = question, standalone, t0, t_retrieved
+
+    def timings(self) -> Timings:
+        now = time.perf_counter()
+        return Timings(round(self.t_retrieved - self.t0, 4), round(now - self.t_retrieved, 4), round(now - self.t0, 4))
+
+    def refusal(self, reason: str, evidence: Sequence[Evidence], notes: Sequence[str] = ()) -> Answer:
+        best = closest(evidence)[:3]
+        related = tuple(make_citation(i, ev) for i, ev in enumerate(best, start=1))
+        return Answer(self.question, f"{NOT_FOUND} {reason}", (), "not_found", True, self.timings(), related, self.standalone, tuple(notes))
+
+    def answer(self, question: str, resolved: Resolved) -> Answer:
+        cites = tuple(c for c in resolved.citations if c.verified)
+        verdict = verdict_of(question, [c.stance for c in cites])
+        return Answer(self.question, resolved.text, cites, verdict, False, self.timings(), (), self.standalone, resolved.notes)
+
+    def composed(self, question: str, resolved: Resolved, evidence: Sequence[Evidence], conflicts: Sequence[Conflict]) -> Answer:
+        """The answer from checked citations: both sides of a yes/no question (or the closest passage of another
+        question), led by the values that copies state differently; a conflict makes the verdict "mixed"."""
+        resolved = both_sides(question, resolved, evidence) if is_yes_no(question) else with_closest(resolved, evidence)
+        answer = self.answer(question, with_conflicts(resolved, conflicts))
+        return replace(answer, verdict="mixed") if conflicts else answer
+
+    def extractive(self, question: str, evidence: Sequence[Evidence], min_score: float) -> Answer:
+        """No generator: the best sentences themselves, each with its speaker and stance."""
+        best = [e for e in closest(evidence) if e.cosine >= min_score][:3]
+        yes_no = is_yes_no(question)
+        cites = tuple(make_citation(i, ev, stance=stance_of(question, ev.text) if yes_no else "neutral") for i, ev in enumerate(best, 1))
+        lines = [f"{c.speaker or _outlet(c)}: [{c.n}]" for c in cites]
+        text = "Closest statements in the briefings — " + "; ".join(lines) + "."
+        return self.answer(question, Resolved(text, cites, ()))
+
+
+def both_sides(question: str, resolved: Resolved, evidence: Sequence[Evidence]) -> Resolved:
+    """For a yes/no question: label each quote's stance, add the strongest uncited opposite view,
+    and write the answer from the quotes (grouped by side and speaker) instead of model prose —
+    the local model misstates who denied what (see DESIGN.md)."""
+    cites = [_with_stance(question, c) for c in resolved.citations if c.verified]
+    sides = {c.stance for c in cites} - {"neutral"}
+    if len(sides) == 1:
+        wanted = "no" if "yes" in sides else "yes"
+        cited = {(c.article_id, c.start) for c in cites}
+        for ev in closest(evidence):
+            if (ev.article.id, ev.sentence.start) not in cited and stance_of(question, ev.text) == wanted:
+                cites.append(make_citation(len(cites) + 1, ev, stance=wanted))
+                break
+    if not sides:  # no quote takes a side: keep the model's wording
+        return Resolved(resolved.text, tuple(cites), resolved.notes)
+    order = {"yes": 0, "no": 1, "neutral": 2}
+    cites = [replace(c, n=i) for i, c in enumerate(sorted(cites, key=lambda c: order[c.stance]), start=1)]
+    return Resolved(side_by_side(question, cites), tuple(cites), resolved.notes)
+
+
+def with_conflicts(resolved: Resolved, conflicts: Sequence[Conflict]) -> Resolved:
+    """Lead with the values that copies of one statement state differently, each quoted verbatim:
+    "The briefings disagree: “Facebook” [1] or “Apple” [3]." (the quoted sentences become citations)."""
+    if not conflicts:
+        return resolved
+    cites = list(resolved.citations)
+    pairs = []
+    for conflict in conflicts:
+        n_first = next((c.n for c in cites if within(c, conflict.first)), None)
+        if n_first is None:
+            continue
+        second = make_citation(len(cites) + 1, conflict.second)
+        cites.append(second)
+        text_a, text_b = conflict.first.article.text, conflict.second.article.text
+        values = [(text_a[a0:a1], text_b[b0:b1]) for (a0, a1), (b0, b1) in conflict.spans]
+        pairs.append(" and ".join(f"“{a}”" for a, _ in values) + f" [{n_first}] or "
+                     + " and ".join(f"“{b}”" for _, b in values) + f" [{second.n}]")
+    lead = "The briefings disagree: " + "; ".join(pairs) + "."
+    return Resolved(f"{lead} {resolved.text}", tuple(cites), resolved.notes)
+
+
+CLOSEST_MARGIN = 0.08
+_CLAIMS_DISAGREEMENT = re.compile(r"^(?:the\s+)?sources\s+(?:disagree|contradict each other)\s*[:;,.]?\s*", re.I)
+
+
+def with_closest(resolved: Resolved, evidence: Sequence[Evidence]) -> Resolved:
+    """For a wh-question: if the best-scoring evidence sentence beats every cited one by a clear
+    margin, show it too (the small model sometimes answers from a weaker sentence); and drop a
+    "sources disagree" lead when fewer than two sentences are cited."""
+    cites = list(resolved.citations)
+    text = resolved.text
+    if len({(c.article_id, c.start) for c in cites}) < 2:
+        text = _CLAIMS_DISAGREEMENT.sub("", text)
+        text = text[:1].upper() + text[1:]
+    cited = [e.cosine for e in evidence if any(within(c, e) for c in cites)]
+    best = max(evidence, key=lambda e: e.cosine, default=None)
+    if best is not None and cited and best.cosine - max(cited) >= CLOSEST_MARGIN:
+        extra = make_citation(len(cites) + 1, best)
+        cites.append(extra)
+        text += f" Closest passage: {best.speaker or _outlet(extra)} [{extra.n}]."
+    return Resolved(text, tuple(cites), resolved.notes)
+
+
+def side_by_side(question: str, cites: Sequence[Citation]) -> str:
+    """"The briefings disagree. Yes: Levan Dzhagaryan (ambassador to Tehran) [3]. No: …"."""
+    lead = {"mixed": "The briefings disagree.", "contradicted": "No, according to the briefings.",
+            "supported": "Yes, according to the briefings."}[verdict_of(question, [c.stance for c in cites])]
+    parts = [lead]
+    for stance, label in (("yes", "Yes"), ("no", "No"), ("neutral", "See also")):
+        speakers: dict[str, list[int]] = {}
+        for c in cites:
+            if c.stance == stance:
+                who = f"{c.speaker} ({c.role})" if c.speaker and c.role else (c.speaker or _outlet(c))
+                speakers.setdefault(who, []).append(c.n)
+        if speakers:
+            parts.append(f"{label}: " + "; ".join(f"{who} {''.join(f'[{n}]' for n in ns)}" for who, ns in speakers.items()) + ".")
+    return " ".join(parts)
+
+
+def _outlet(c: Citation) -> str:
+    """Who states a sentence the article says in its own voice: its outlet, when known."""
+    return c.source or "the article"
+
+
+def _with_stance(question: str, c: Citation) -> Citation:
+    return replace(c, stance=stance_of(question, c.quote))
+
+
+def mark_cut(text: str) -> str:
+    """An answer the model broke off (e.g. before a quotation it could not escape) ends in "…"."""
+    text = text.rstrip()
+    return text if re.search(r"[.?!\]\"”’)…]$", text) else text.rstrip(",;:") + " …"
+
+
+def own_words(question: str, resolved: Resolved, evidence: Sequence[Evidence], speakers_near: SpeakersNear) -> Resolved:
+    """For "what did X say": when the draft cites none of X's sentences but the evidence holds some,
+    answer with X's best two statements instead (the small model sometimes quotes a bystander)."""
+    person = asked_speaker(question)
+    cited = cited_evidence(resolved.citations, evidence)
+    if not person or speaker_found(person, [s for ev in cited for s in speakers_near(ev)]):
+        return resolved
+    own = [ev for ev in closest(evidence) if ev.speaker and speaker_found(person, [ev.speaker])][:2]
+    if not own:
+        return resolved
+    cites = tuple(make_citation(i, ev) for i, ev in enumerate(own, start=1))
+    who = f"{own[0].speaker} ({own[0].role})" if own[0].role else own[0].speaker
+    note = f"the draft quoted other speakers; shown instead: {own[0].speaker}'s own statements"
+    return Resolved(f"{who} said: " + " ".join(f"[{c.n}]" for c in cites) + ".", cites, (*resolved.notes, note))
