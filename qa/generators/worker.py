@@ -36,7 +36,7 @@ from core.errors import BriefQAError
 from core.settings import Settings
 from qa.generators.base import Message
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # the checkout, so the child imports the same code
 _DEATHS = {
     signal.SIGILL: ("died with SIGILL (illegal instruction): llama.cpp was built for CPU features this machine refuses",
                     "rebuild it for this CPU: BRIEFQA_LLAMA_CPU=portable ./scripts/setup.sh, then briefqa doctor"),
