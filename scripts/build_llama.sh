@@ -50,8 +50,9 @@ if ! ls "$cache"/llama_cpp_python-*.whl >/dev/null 2>&1; then
     mv "$cache.tmp"/llama_cpp_python-*.whl "$cache"/ && rmdir "$cache.tmp"
 fi
 "$PYBIN" -m pip install --disable-pip-version-check -q --force-reinstall --no-deps "$cache"/llama_cpp_python-*.whl
+"$PYBIN" -m pip install --disable-pip-version-check -q "$cache"/llama_cpp_python-*.whl   # its dependencies (diskcache, jinja2, ...)
 # Proof, not trust: the installed CPU backend holds no AMX tile instruction.
-lib=$("$PYBIN" -c 'import pathlib, llama_cpp; print(pathlib.Path(llama_cpp.__file__).parent / "lib" / "libggml-cpu.so")')
+lib=$("$PYBIN" -c 'import importlib.util, pathlib; s = importlib.util.find_spec("llama_cpp"); print(pathlib.Path(s.origin).parent / "lib" / "libggml-cpu.so")')
 if command -v objdump >/dev/null && objdump -d "$lib" | grep -qE '\b(tilezero|tileloadd|ldtilecfg|tdpb[su]{2}d|tdpbf16ps)\b'; then
     echo "error: $lib contains AMX instructions. Fix: delete $cache and re-run scripts/setup.sh" >&2
     exit 1
