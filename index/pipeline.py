@@ -37,6 +37,11 @@ _CLEAN_MARKER = ".index-clean"  # this data dir has the write journal: no journa
 _JOURNAL = ".index-writing"  # article ids a change is writing or removing, listed before the store is touched
 
 
+def write_interrupted(data_dir: Path) -> bool:
+    """Whether a change to the index in ``data_dir`` was interrupted (its journal is still there)."""
+    return (data_dir / _JOURNAL).exists()
+
+
 def open_store(settings: Settings, embedder: Embedder, *, create: bool) -> Store:
     """The Chroma server ``settings.chroma_url`` names, else the embedded store under ``settings.data_dir``;
     without ``create`` a missing embedded index is an error."""

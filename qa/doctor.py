@@ -126,19 +126,17 @@ def _embedder(settings: Settings) -> Check:
 
 
 def _index(settings: Settings) -> Check:
-    from index.embed import make_embedder
-    from index.pipeline import open_store
+    from index.pipeline import write_interrupted
+    from qa.service import open_index
 
     if settings.chroma_url:
         return Check("index", True, f"on the Chroma server {settings.chroma_url} (checked below)")
     data = settings.data_dir
     if not settings.chroma_dir.is_dir():
         return Check("index", False, f"no index at {data}", "add briefings: briefqa index add PATH")
-    interrupted = (data / ".index-writing").exists()
-    store = open_store(settings, make_embedder(settings), create=False)
-    articles, chunks = len(store.article_ids()), len(store.chunks())
-    detail = f"{data}: {articles} articles, {chunks} chunks"
-    if interrupted:
+    _, store = open_index(settings, create=False)
+    detail = f"{data}: {len(store.article_ids())} articles, {len(store.chunks())} chunks"
+    if write_interrupted(data):
         return Check("index", False, f"{detail}; a write was interrupted",
                      "open it for writing once, which repairs it: briefqa index add PATH (re-adding is a no-op)")
     return Check("index", True, detail)
@@ -147,10 +145,9 @@ def _index(settings: Settings) -> Check:
 def _chroma(settings: Settings) -> Check:
     if not settings.chroma_url:
         return Check("chroma server", True, "not configured (embedded store)")
-    from index.embed import make_embedder
-    from index.pipeline import open_store
+    from qa.service import open_index
 
-    store = open_store(settings, make_embedder(settings), create=False)
+    _, store = open_index(settings, create=False)
     return Check("chroma server", True, f"{settings.chroma_url}: {len(store.article_ids())} articles")
 
 

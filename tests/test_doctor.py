@@ -51,3 +51,16 @@ def test_cli_doctor_json_on_an_empty_data_dir(tmp_path: Path) -> None:
     assert not checks["index"]["ok"] and checks["index"]["fix"].startswith("add briefings: briefqa index add")
     assert checks["decode"]["ok"] and checks["embedder"]["ok"] and checks["python"]["ok"]
     assert {"packages", "model file", "llama.cpp build", "chroma server", "free disk", "chromium"} <= set(checks)
+
+
+def test_an_interrupted_write_is_named_with_the_repair(tmp_path: Path) -> None:
+    from qa.service import open_indexer
+
+    settings = Settings(data_dir=tmp_path / "data", embedder="hash")
+    open_indexer(settings).add([ROOT / "briefings"])
+    (settings.data_dir / ".index-writing").write_text("f9ce94e3\n")  # what a killed `index add` leaves
+
+    check = doctor._index(settings)
+
+    assert not check.ok and "1 articles" in check.detail and "a write was interrupted" in check.detail
+    assert check.fix.startswith("open it for writing once")

@@ -193,7 +193,7 @@ def _serve(factory: str, out: IO[str]) -> None:
     requests = _Requests()
     t0 = time.perf_counter()
     try:
-        settings = _read_settings(requests)
+        settings = Settings.model_validate(requests.next())
         module, _, func = factory.partition(":")
         build = getattr(importlib.import_module(module), func)
         t1 = time.perf_counter()
@@ -212,10 +212,6 @@ def _serve(factory: str, out: IO[str]) -> None:
             _handle(engine, request, requests, send)
         except BriefQAError as err:
             send({"error": err.cause, "fix": err.fix})
-
-
-def _read_settings(requests: _Requests) -> Settings:
-    return Settings.model_validate(requests.next())
 
 
 def _handle(engine: Any, request: dict[str, Any], requests: _Requests, send: Any) -> None:
