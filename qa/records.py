@@ -19,6 +19,29 @@ from index.records import Article, Chunk, Sentence
 Verdict = Literal["supported", "contradicted", "mixed", "not_found"]
 Stance = Literal["yes", "no", "neutral"]
 Speech = Literal["direct", "reported"]  # a quotation of the speaker, or "X said that …"
+SupportLabel = Literal["supports", "contradicts", "unrelated"]
+Side = Literal["yes", "no", "neither"]
+
+
+@dataclass(frozen=True)
+class Support:
+    """The support judge's verdict on one shown quote (``qa.judge``): ``label`` for the claim it is shown
+    with, decided with probability ``p``; for yes/no questions the ``side`` the quote takes, with ``p_side``.
+
+    >>> Support("contradicts", 0.91, "no", 0.91).checked
+    True
+    """
+
+    label: SupportLabel
+    p: float
+    side: Side | None = None
+    p_side: float | None = None
+    claim: str = ""  # the answer sentence the quote was judged against ("" for a bare yes/no)
+
+    @property
+    def checked(self) -> bool:
+        """Whether the quote bears on the claim at all (supports or contradicts it)."""
+        return self.label != "unrelated"
 
 
 @dataclass(frozen=True)
@@ -74,6 +97,7 @@ class Citation:
     role: str | None = None
     stance: Stance = "neutral"
     speech: Speech | None = None
+    support: Support | None = None  # None when no judge ran (extractive answers, judge off)
 
     @property
     def attribution(self) -> str:
@@ -105,6 +129,7 @@ class Answer:
     related: tuple[Citation, ...] = ()
     standalone_question: str | None = None  # the rewritten question when a follow-up was asked
     notes: tuple[str, ...] = field(default=())  # e.g. citations the model gave that did not verify
+    unsupported: tuple[str, ...] = ()  # answer sentences cut because the judge found no quote supporting them
 
 
 def citation_json(c: Citation) -> dict[str, object]:
@@ -113,6 +138,8 @@ def citation_json(c: Citation) -> dict[str, object]:
         "n": c.n, "quote": c.quote, "article_id": c.article_id, "title": c.title, "source": c.source,
         "published": c.published, "path": c.path, "start": c.start, "end": c.end, "speaker": c.speaker,
         "verified": c.verified, "role": c.role, "stance": c.stance, "speech": c.speech,
+        "support": None if c.support is None else {"label": c.support.label, "p": round(c.support.p, 4),
+                                                   "side": c.support.side, "claim": c.support.claim},
     }
 
 
@@ -128,4 +155,5 @@ def answer_json(a: Answer) -> dict[str, object]:
         "related": [citation_json(c) for c in a.related],
         "standalone_question": a.standalone_question,
         "notes": list(a.notes),
+        "unsupported": list(a.unsupported),
     }

@@ -10,9 +10,9 @@ from qa.records import Answer, answer_json
 from qa.service import open_indexer
 
 ROOT = Path(__file__).resolve().parents[1]
-ANSWER_KEYS = ["question", "answer", "verdict", "refused", "citations", "timings", "related", "standalone_question", "notes"]
+ANSWER_KEYS = ["question", "answer", "verdict", "refused", "citations", "timings", "related", "standalone_question", "notes", "unsupported"]
 CITATION_KEYS = ["n", "quote", "article_id", "title", "source", "published", "path", "start", "end", "speaker", "verified", "role",
-                 "stance", "speech"]
+                 "stance", "speech", "support"]
 
 
 def test_ask_and_ask_stream_import_from_qa_and_from_qa_answer() -> None:
