@@ -34,7 +34,7 @@ from index.store import Store, StoredArticle
 from qa.assistant import Assistant
 from qa.chat import Turn
 from qa.generators import Generator, make_generator
-from qa.records import Answer
+from qa.records import Answer, Reading
 from qa.retrieve import Retriever
 
 FROM_SETTINGS = object()  # sentinel: build the generator that settings name
@@ -112,6 +112,10 @@ class BriefingService:
 
     def ask(self, question: str, history: Sequence[Turn] | None = None) -> Answer:
         return self.assistant.ask(question, history)
+
+    def events(self, question: str, history: Sequence[Turn] | None = None) -> Iterator[Reading | str | Answer]:
+        """The briefings being read (``Reading``), then the answer text as it grows, then the ``Answer``."""
+        return self.assistant.events(question, history)
 
     def add(self, paths: Iterable[str | Path], on_progress: Progress | None = None) -> list[FileResult]:
         """Index files; one result per file. Answers see the new briefings immediately."""
