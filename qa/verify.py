@@ -65,7 +65,7 @@ class Verifier:
         return tuple(replace(c, support=found[id(c)]) if id(c) in found else c for c in citations)
 
     def _judge(self, question: str, pairs: Sequence[tuple[str, Citation]]) -> list[Support]:
-        verdicts = self.judge.judge_all(question, [(claim, c.quote, c.speaker) for claim, c in pairs])
+        verdicts = self.judge.judge_all(question, [(claim, c.quote, None) for claim, c in pairs])  # as calibrated: no speaker line
         return [_support(j, claim) for j, (claim, _) in zip(verdicts, pairs)]
 
     def _claims(self, question: str, resolved: Resolved) -> Checked:
