@@ -80,7 +80,7 @@ class Assistant:
             return
         checked = self.verifier.check(standalone, resolved, evidence) if self.verifier else Checked(resolved)
         if checked.refusal:
-            yield answers.refusal(checked.refusal, evidence, resolved.notes, checked.unsupported)
+            yield answers.refusal(checked.refusal, evidence, checked.resolved.notes, checked.unsupported)
             return
         resolved = checked.resolved
         conflicts = find_conflicts(cited_evidence(resolved.citations, evidence), evidence, min_score)

@@ -57,9 +57,7 @@ class Answers:
         best = [e for e in closest(evidence) if e.cosine >= min_score][:3]
         yes_no = is_yes_no(question)
         cites = tuple(make_citation(i, ev, stance=stance_of(question, ev.text) if yes_no else "neutral") for i, ev in enumerate(best, 1))
-        lines = [f"{c.speaker or _outlet(c)}: [{c.n}]" for c in cites]
-        text = "Closest statements in the briefings — " + "; ".join(lines) + "."
-        return self.answer(question, Resolved(text, cites, ()))
+        return self.answer(question, Resolved(statements(cites), cites, ()))
 
 
 def both_sides(question: str, resolved: Resolved, evidence: Sequence[Evidence]) -> Resolved:
@@ -111,7 +109,7 @@ def with_conflicts(resolved: Resolved, conflicts: Sequence[Conflict]) -> Resolve
 
 
 CLOSEST_MARGIN = 0.08
-_CLAIMS_DISAGREEMENT = re.compile(r"^(?:the\s+)?sources\s+(?:disagree|contradict each other)\s*[:;,.]?\s*", re.I)
+CLAIMS_DISAGREEMENT = re.compile(r"^(?:the\s+)?sources\s+(?:disagree|contradict each other)\s*[:;,.]?\s*", re.I)
 
 
 def with_closest(resolved: Resolved, evidence: Sequence[Evidence], *, add: bool = True) -> Resolved:
@@ -122,7 +120,7 @@ def with_closest(resolved: Resolved, evidence: Sequence[Evidence], *, add: bool 
     cites = list(resolved.citations)
     text = resolved.text
     if len({(c.article_id, c.start) for c in cites}) < 2:
-        text = _CLAIMS_DISAGREEMENT.sub("", text)
+        text = CLAIMS_DISAGREEMENT.sub("", text)
         text = text[:1].upper() + text[1:]
     cited = [e.cosine for e in evidence if any(within(c, e) for c in cites)]
     best = max(evidence, key=lambda e: e.cosine, default=None)
@@ -148,6 +146,12 @@ def side_by_side(question: str, cites: Sequence[Citation]) -> str:
         if speakers:
             parts.append(f"{label}: " + "; ".join(f"{who} {''.join(f'[{n}]' for n in ns)}" for who, ns in speakers.items()) + ".")
     return " ".join(parts)
+
+
+def statements(cites: Sequence[Citation]) -> str:
+    """The briefings' own sentences as the answer, each with who states it:
+    "Closest statements in the briefings — Sergei Ryabkov: [1]; BBC News: [2]." """
+    return "Closest statements in the briefings — " + "; ".join(f"{c.speaker or _outlet(c)}: [{c.n}]" for c in cites) + "."
 
 
 def latest(cites: Sequence[Citation]) -> str:

@@ -5,8 +5,10 @@ answer's quotes in one batch over a cached prefix) gives each citation a ``Suppo
 probability; the side for yes/no questions). Then:
 
 - wh-questions: each answer sentence that cites quotes (a *claim*) is kept only if one of its quotes
-  *supports* it; the others are cut from the text and listed in ``Answer.unsupported``. An answer left
-  with no supported claim is a refusal with the related passages (``Checked.refusal``).
+  *supports* it; the others are cut from the text and listed in ``Answer.unsupported``. When no claim
+  is left, the cited quotes that answer the question by themselves (judged against the question alone)
+  are the answer, in the briefings' words; with none, the answer is a refusal with the related passages
+  (``Checked.refusal``).
 - yes/no questions: each quote's side (yes / no / neither) comes from the judge, not from negation
   words; when a side is missing, the best uncited sentences the rules put on it (two at most) are
   judged too, and shown when the judge agrees.
@@ -26,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from qa.cite import MARKER, Resolved, make_citation
+from qa.compose import CLAIMS_DISAGREEMENT, statements
 from qa.judge import Judge, Judgement
 from qa.records import Citation, Evidence, Stance, Support, closest
 from qa.stance import is_yes_no, stance_of
@@ -84,11 +87,22 @@ class Verifier:
             for n, v in verdicts.items():
                 if n not in support or v.label == "supports":
                     support[n] = v
-        if pairs and not support:
-            reason = "none of the quotes found states it (each was checked against the answer by the support judge)"
-            return Checked(resolved, tuple(unsupported), reason)
         notes = (*resolved.notes, *(f"cut, not supported by its quotes: {c!r}" for c in unsupported))
+        if pairs and not support:
+            return self._quotes_only(question, [c for _, c in pairs], notes, tuple(unsupported))
         return Checked(renumber("".join(kept_text).strip(), resolved.citations, support, notes), tuple(unsupported))
+
+    def _quotes_only(self, question: str, cited: Sequence[Citation], notes: Sequence[str], unsupported: tuple[str, ...]) -> Checked:
+        """Every claim was cut: the cited quotes that answer the question by themselves (judged against the
+        question alone) become the answer, in the briefings' words; none → a refusal."""
+        cited = list({c.n: c for c in cited}.values())
+        own = [replace(c, support=s) for c, s in zip(cited, self._judge(question, [("", c) for c in cited])) if s.label == "supports"]
+        if not own:
+            reason = "none of the quotes found states it (each was checked against the answer by the support judge)"
+            return Checked(Resolved("", (), tuple(notes)), unsupported, reason)
+        own = [replace(c, n=i) for i, c in enumerate(own, start=1)]
+        note = "the model's wording was not supported by its quotes; shown instead: the quotes that answer the question"
+        return Checked(Resolved(statements(own), tuple(own), (*notes, note)), unsupported)
 
     def _sides(self, question: str, resolved: Resolved, evidence: Sequence[Evidence]) -> Resolved:
         cites = [c for c in resolved.citations if c.verified]
@@ -116,12 +130,13 @@ def split_claims(text: str) -> list[str]:
 
 
 def claim_text(sentence: str) -> str:
-    """A claim as the judge reads it: the sentence without its ``[n]`` markers.
+    """A claim as the judge reads it: the sentence without its ``[n]`` markers or a "sources disagree" lead.
 
-    >>> claim_text("It costs £48m [2][3].")
-    'It costs £48m.'
+    >>> claim_text("The sources disagree: it costs £48m [2][3].")
+    'it costs £48m.'
     """
-    return re.sub(r"\s+([.,;:?!])", r"\1", re.sub(r"\s*\[\d+\]", "", sentence)).strip()
+    text = re.sub(r"\s+([.,;:?!])", r"\1", re.sub(r"\s*\[\d+\]", "", sentence)).strip()
+    return CLAIMS_DISAGREEMENT.sub("", text)
 
 
 def renumber(text: str, citations: Sequence[Citation], support: dict[int, Support], notes: Sequence[str]) -> Resolved:

@@ -119,3 +119,18 @@ def test_renumber_keeps_only_cited_quotes_in_order_of_appearance() -> None:
 def test_latest_names_the_most_recent_side_and_what_it_replaces(dates: tuple, expected: str) -> None:
     cites = [_cite(1, dates[0], "yes"), _cite(2, dates[1], "yes" if dates[0] != "2026-04-15" else "no"), _cite(3, dates[2], "no")]
     assert latest(cites) == expected
+
+
+def test_when_every_claim_is_cut_the_quotes_that_answer_the_question_are_shown_instead(indexed: Indexer) -> None:
+    probe, _ = judged(indexed, [], lambda q, c: "supports")
+    n = evidence_number(probe, WHO, "Deputy Foreign Minister Sergei Ryabkov")
+    # The model's sentence misstates the quote; the quote itself answers the question (judged with no claim).
+    rule = lambda quote, claim: "supports" if claim == "(see the question)" else "contradicts"  # noqa: E731
+    a, _ = judged(indexed, [draft(f"Ryabkov is Iran's foreign minister [S{n}].")], rule)
+    answer = a.ask(WHO)
+    assert not answer.refused and answer.unsupported == ("Ryabkov is Iran's foreign minister.",)
+    assert answer.text.startswith("Closest statements in the briefings") and "Iran's foreign minister" not in answer.text
+    assert len(answer.citations) == 1 and "Deputy Foreign Minister Sergei Ryabkov" in answer.citations[0].quote
+    assert answer.citations[0].support is not None and answer.citations[0].support.claim == ""
+    assert any("not supported by its quotes" in note for note in answer.notes)
+    assert_quotes_verbatim(indexed, answer)
