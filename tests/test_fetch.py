@@ -1,0 +1,342 @@
+"""URLs and feeds (index.fetch, index.feeds): real BBC articles served from a loopback HTTP server as pages
+with navigation, ads and scripts, an RSS 2.0 and an Atom feed with relative links and dates, and the
+ways a URL fails (connection refused, 404, slow, oversized, a PDF, redirect loops, refused addresses)."""
+
+from __future__ import annotations
+
+import html
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from conftest import SAMPLE, free_port
+from core.settings import Settings
+from index.embed import HashEmbedder
+from index.fetch import Fetched, Fetcher, FetchFailure, HostPacer, resolve
+from index.pipeline import Indexer
+from index.records import FileResult
+from index.store import MemoryStore
+from qa import service
+from ui.cli import app
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "web"
+RSS_TITLE, ATOM_TITLE = "BBC News - World", "BBC News - Business and Technology"
+
+
+def article(name: str) -> tuple[str, list[str]]:
+    """(headline, paragraphs) of a fixture article."""
+    headline, _, body = (FIXTURES / f"bbc-{name}.txt").read_text(encoding="utf-8").partition("\n")
+    return headline.strip(), [p.strip() for p in body.split("\n") if p.strip()]
+
+
+def page(name: str, *, heading: bool = True, date: str | None = None, site: str | None = None, extra: str = "") -> bytes:
+    """The article as a news page: head scripts and styles, a nav bar, an ad, a sidebar and a footer around it."""
+    headline, paragraphs = article(name)
+    meta = f'<meta property="article:published_time" content="{date}T09:00:00Z">' if date else ""
+    meta += f'<meta property="og:site_name" content="{site}">' if site else ""
+    title = f"<title>{html.escape(headline)} - BBC News</title>" if heading else ""
+    body = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs + ([extra] if extra else []))
+    h1 = f"<h1>{html.escape(headline)}</h1>" if heading else ""
+    return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">{title}{meta}
+<script>window.dataLayer = [{{"page": "article"}}]; function track() {{ return "Click here to subscribe"; }}</script>
+<style>.ad {{ color: red }}</style></head><body>
+<header><nav><ul><li><a href="/">Home</a></li><li><a href="/news">News</a></li><li><a href="/sport">Sport</a></li>
+<li><a href="/weather">Weather</a></li></ul></nav></header>
+<div class="advert" id="ad-top">Advertisement <script>ads.push({{slot: "top"}})</script><a href="/ad">Cheap flights to Rome from £9!</a></div>
+<main><article>{h1}{body}</article></main>
+<aside><h2>Most read</h2><ul><li><a href="/x">Man bites dog in Leeds</a></li><li><a href="/y">Ten recipes for the weekend</a></li></ul></aside>
+<footer><p>Copyright 2005 BBC. <a href="/terms">Terms of use</a> <a href="/privacy">Privacy</a></p></footer>
+<script src="/static/analytics.js"></script></body></html>""".encode()
+
+
+@dataclass
+class Route:
+    body: bytes
+    ctype: str = "text/html; charset=utf-8"
+    status: int = 200
+    delay: float = 0.0
+    length: bool = True
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Site(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.routes: dict[str, Route] = {}
+        self.requests: list[tuple[str, str]] = []  # (path, User-Agent)
+        self.release = threading.Event()  # ends slow responses at teardown
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: Site
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        self.server.requests.append((self.path, self.headers.get("User-Agent", "")))
+        if self.path.startswith("/loop/"):
+            route = Route(b"", status=302, headers={"Location": f"/loop/{int(self.path.rsplit('/', 1)[1]) + 1}"})
+        else:
+            route = self.server.routes.get(self.path, Route(b"<html><body><p>Not found</p></body></html>", status=404))
+        if route.delay:
+            self.server.release.wait(route.delay)
+        self.send_response(route.status)
+        self.send_header("Content-Type", route.ctype)
+        for key, value in route.headers.items():
+            self.send_header(key, value)
+        if route.length:
+            self.send_header("Content-Length", str(len(route.body)))
+        self.end_headers()
+        try:
+            self.wfile.write(route.body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the fetcher stopped reading: too large, or timed out
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def rss(site: Site, dead: str) -> bytes:
+    items = [
+        ("Abbas 'will not tolerate' attacks", "/news/abbas.html", "Wed, 12 Jan 2005 08:00:00 GMT", ""),
+        ("Amnesty chief laments war failure", "../news/amnesty.html", "Thu, 13 Jan 2005 09:30:00 GMT", ""),
+        ("Act on detention ruling, UK urged", "../news/detention.html", "Fri, 14 Jan 2005 10:00:00 GMT", ""),
+        ("Gone story", f"{dead}/gone.html", "Sat, 15 Jan 2005 10:00:00 GMT", "<p>The minister resigned on Friday, <b>aides said</b>.</p>"),
+        ("Missing story", "/missing.html", "Sun, 16 Jan 2005 10:00:00 GMT", "Talks on the budget will resume next week."),
+        ("Slow story", "/slow.html", "Mon, 17 Jan 2005 10:00:00 GMT", ""),
+        ("Huge story", "/big.html", "Tue, 18 Jan 2005 10:00:00 GMT", ""),
+        ("A report", "/report.pdf", "Wed, 19 Jan 2005 10:00:00 GMT", ""),
+    ]
+    xml = "".join(
+        f"<item><title>{html.escape(t)}</title><link>{html.escape(link)}</link><pubDate>{d}</pubDate>"
+        + (f"<description>{html.escape(s)}</description>" if s else "") + "</item>"
+        for t, link, d, s in items
+    )
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>{RSS_TITLE}</title><link>{site.url}/</link>{xml}</channel></rss>'.encode()
+
+
+ATOM = f"""<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>{ATOM_TITLE}</title>
+<id>urn:bbc:business-tech</id><updated>2005-02-21T10:00:00Z</updated>
+<entry><title>Ad firm WPP's profits surge 15%</title><link href="../news/wpp.html"/><id>urn:1</id>
+<published>2005-02-18T08:00:00Z</published><updated>2005-02-18T08:00:00Z</updated></entry>
+<entry><title>Anti-spam screensaver scrapped</title><link rel="alternate" href="../news/spam.html"/><id>urn:2</id>
+<published>2005-02-20T08:00:00Z</published><updated>2005-02-20T08:00:00Z</updated></entry>
+<entry><title>Ajax refuse to rule out Jol move</title><link href="/news/ajax.html"/><id>urn:3</id>
+<updated>2005-02-21T08:00:00Z</updated></entry></feed>""".encode()
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    server = Site()
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there: connection refused
+    server.routes.update({
+        "/news/abbas.html": Route(page("abbas-will-not-tolerate-attacks", date="2005-01-12", site="BBC News")),
+        "/news/amnesty.html": Route(page("amnesty-chief-laments-war-failure")),
+        "/news/detention.html": Route(page("act-on-detention-ruling-uk-urged", heading=False)),
+        "/news/wpp.html": Route(page("ad-firm-wpp-s-profits-surge-15", date="2005-02-17", site="BBC News")),
+        "/news/spam.html": Route(page("anti-spam-screensaver-scrapped")),
+        "/news/ajax.html": Route(page("ajax-refuse-to-rule-out-jol-move", heading=False)),
+        "/slow.html": Route(page("abbas-will-not-tolerate-attacks"), delay=5.0),
+        "/big.html": Route(b"<html><body>" + b"<p>Filler text for a huge page.</p>" * 4000 + b"</body></html>"),
+        "/big-stream.html": Route(b"<html><body>" + b"<p>Filler text for a huge page.</p>" * 4000 + b"</body></html>", length=False),
+        "/report.pdf": Route(b"%PDF-1.4 fake", ctype="application/pdf"),
+        "/go/abbas": Route(b"", status=302, headers={"Location": "/news/abbas.html"}),
+        "/feeds/rss.xml": Route(rss(server, dead), ctype="application/rss+xml"),
+        "/feeds/atom.xml": Route(ATOM, ctype="application/atom+xml; charset=utf-8"),
+        "/feeds/plain.xml": Route(rss(server, dead), ctype="text/xml"),  # a feed sent as generic XML: sniffed
+    })
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.release.set()
+    server.shutdown()
+    server.server_close()
+
+
+def fetch_settings(tmp_path: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = dict(data_dir=tmp_path / "data", embedder="hash", fetch_allow_private=True, fetch_host_interval_s=0.0,
+                                     fetch_read_timeout_s=0.5, fetch_connect_timeout_s=2.0, fetch_max_mb=0.05)
+    return Settings(**{**values, **overrides})
+
+
+@pytest.fixture
+def indexer(tmp_path: Path) -> Indexer:
+    return Indexer(fetch_settings(tmp_path), store=MemoryStore(), embedder=HashEmbedder())
+
+
+def by_path(results: list[FileResult], site: Site) -> dict[str, FileResult]:
+    return {r.path.replace(site.url, ""): r for r in results}
+
+
+def test_feeds_add_each_item_with_titles_dates_and_outlets_and_say_why_the_rest_failed(site: Site, indexer: Indexer) -> None:
+    results = indexer.add([str(SAMPLE), f"{site.url}/feeds/rss.xml", f"{site.url}/feeds/atom.xml"])
+    got = by_path(results, site)
+    assert got[str(SAMPLE)].status == "added"  # files and URLs in one call
+    added = {p: r for p, r in got.items() if r.status == "added" and p.startswith(("/news", "/missing"))}
+    assert sorted(added) == ["/missing.html", "/news/abbas.html", "/news/ajax.html", "/news/amnesty.html", "/news/detention.html",
+                             "/news/spam.html", "/news/wpp.html"]
+    gone = [r for r in results if r.path.endswith("/gone.html")]
+    assert [r.status for r in gone] == ["added"] and "connection refused" in gone[0].reason
+    failed = {p: r.reason for p, r in got.items() if r.status == "rejected"}
+    assert sorted(failed) == ["/big.html", "/report.pdf", "/slow.html"]
+    assert failed["/slow.html"].startswith("timeout: no answer within 0.5 s")
+    assert failed["/big.html"].startswith("too large")
+    assert failed["/report.pdf"] == "not HTML or a feed (content type application/pdf)"
+
+    stored = {e.article.path.replace(site.url, ""): e.article for e in indexer.store.articles() if e.article.path.startswith("http")}
+    meta = {p: (a.title, a.published, a.source, a.kind) for p, a in stored.items()}
+    assert meta["/news/abbas.html"] == ("Abbas 'will not tolerate' attacks", "2005-01-12", "BBC News", "article")  # all from the page
+    assert meta["/news/amnesty.html"] == ("Amnesty chief laments war failure", "2005-01-13", RSS_TITLE, "article")  # date, outlet: feed
+    assert meta["/news/detention.html"] == ("Act on detention ruling, UK urged", "2005-01-14", RSS_TITLE, "article")  # title too
+    assert meta["/news/wpp.html"] == ("Ad firm WPP's profits surge 15%", "2005-02-17", "BBC News", "article")  # the page's date wins
+    assert meta["/news/spam.html"][1:3] == ("2005-02-20", ATOM_TITLE)
+    assert meta["/news/ajax.html"][:3] == ("Ajax refuse to rule out Jol move", "2005-02-21", ATOM_TITLE)  # <updated> only
+    assert meta["/missing.html"] == ("Missing story", "2005-01-16", RSS_TITLE, "summary")
+    gone_article = next(a for p, a in stored.items() if p.endswith("/gone.html"))
+    assert (gone_article.kind, gone_article.text) == ("summary", "The minister resigned on Friday, aides said.")
+    assert "HTTP 404" in got["/missing.html"].reason and "the feed's summary only" in got["/missing.html"].reason
+
+    text = stored["/news/abbas.html"].text
+    _, paragraphs = article("abbas-will-not-tolerate-attacks")
+    assert paragraphs[0] in text and paragraphs[-1] in text
+    for junk in ("Cheap flights", "Most read", "Man bites dog", "Terms of use", "dataLayer", "subscribe", "Weather"):
+        assert junk not in text
+    assert stored["/news/abbas.html"].url == f"{site.url}/news/abbas.html"
+    assert all(agent.startswith("briefing-qa/") for _, agent in site.requests)
+
+
+def test_a_second_round_adds_nothing_and_a_changed_page_replaces_its_old_version(site: Site, indexer: Indexer) -> None:
+    feeds = [f"{site.url}/feeds/rss.xml", f"{site.url}/feeds/atom.xml"]
+    first = indexer.add(feeds)
+    ids = set(indexer.store.article_ids())
+    assert len(ids) == 8 and sum(r.status == "added" for r in first) == 8
+    again = indexer.add(feeds)
+    assert [r.status for r in again if r.status != "rejected"] == ["unchanged"] * 8
+    assert set(indexer.store.article_ids()) == ids
+
+    old = next(r.article_id for r in first if r.path.endswith("/news/amnesty.html"))
+    site.routes["/news/amnesty.html"] = Route(page("amnesty-chief-laments-war-failure", extra="This story was updated at 14:00."))
+    (changed,) = [r for r in indexer.add(feeds) if r.status == "added"]
+    assert changed.path.endswith("/news/amnesty.html") and changed.replaced == old and "replaced" in changed.reason
+    assert old not in indexer.store.article_ids() and changed.article_id in indexer.store.article_ids()
+    assert len(indexer.store.article_ids()) == 8
+
+
+def test_a_page_url_is_fetched_and_a_feed_sent_as_generic_xml_is_sniffed(site: Site, indexer: Indexer) -> None:
+    (result,) = indexer.add([f"{site.url}/go/abbas"])  # a redirect to the page
+    assert result.status == "added" and result.title == "Abbas 'will not tolerate' attacks"
+    entry = indexer.store.get(result.article_id)
+    assert entry is not None and entry.article.path == f"{site.url}/go/abbas" and entry.article.url == f"{site.url}/news/abbas.html"
+    results = indexer.add([f"{site.url}/feeds/plain.xml"])
+    assert len(results) == 8 and sum(r.status == "unchanged" for r in results) == 1  # abbas, same text
+
+
+def test_every_failure_is_one_line_and_never_stops_the_batch(site: Site, tmp_path: Path) -> None:
+    dead = f"http://127.0.0.1:{free_port()}/gone.html"
+    urls = [dead, f"{site.url}/missing.html", f"{site.url}/slow.html", f"{site.url}/big.html", f"{site.url}/big-stream.html",
+            f"{site.url}/report.pdf", f"{site.url}/loop/0", "ftp://example.org/a.html", "http://", f"{site.url}/news/spam.html"]
+    fetcher = Fetcher(fetch_settings(tmp_path))
+    got = [fetcher.fetch(u) for u in urls]
+    kinds = [g.kind if isinstance(g, FetchFailure) else "ok" for g in got]
+    assert kinds == ["network", "http", "timeout", "too-large", "too-large", "not-html", "redirects", "bad-url", "bad-url", "ok"]
+    reasons = [g.reason for g in got if isinstance(g, FetchFailure)]
+    assert reasons[0] == "cannot fetch: connection refused" and reasons[1] == "HTTP 404 Not Found"
+    assert reasons[3] == "too large: 0.1 MB, over the 0.05 MB limit (BRIEFQA_FETCH_MAX_MB)"  # from Content-Length, unread
+    assert reasons[4] == "too large: over the 0.05 MB limit (BRIEFQA_FETCH_MAX_MB)"  # streamed, stopped at the limit
+    assert reasons[6] == "too many redirects (more than 5)"
+    assert all("\n" not in r for r in reasons)
+    assert sum(path.startswith("/loop/") for path, _ in site.requests) == 6  # the first request and five redirects
+
+
+def test_private_and_loopback_addresses_are_refused_by_default(site: Site, tmp_path: Path) -> None:
+    names = {"intranet.example": ["10.1.2.3"], "rebound.example": ["93.184.216.34", "127.0.0.1"]}
+    fetcher = Fetcher(fetch_settings(tmp_path, fetch_allow_private=False), resolve=lambda host, port: names.get(host) or resolve(host, port))
+    cases = {
+        f"{site.url}/news/abbas.html": "loopback", "http://localhost:9/": "loopback", "http://[::1]/": "loopback",
+        "http://192.168.1.10/": "private network", "http://intranet.example/": "private network",
+        "http://rebound.example/": "loopback", "http://169.254.169.254/latest/meta-data/": "link-local",
+        "http://[::ffff:10.0.0.1]/": "private network", "http://0.0.0.0/": "unspecified", "http://224.0.0.1/": "multicast",
+    }
+    for url, why in cases.items():
+        got = fetcher.fetch(url)
+        assert isinstance(got, FetchFailure) and got.kind == "refused" and f"({why})" in got.reason, url
+        assert "--allow-private" in got.reason
+    assert site.requests == []  # refused before connecting
+
+
+def test_each_redirect_hop_is_checked_and_the_request_goes_to_the_checked_address(tmp_path: Path) -> None:
+    seen: list[tuple[str, str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.url.host, request.headers["host"]))
+        if request.url.path == "/moved":
+            return httpx.Response(302, headers={"Location": "http://169.254.169.254/latest/meta-data/"})
+        return httpx.Response(200, headers={"Content-Type": "text/html"}, content=b"<html><body><p>Hi.</p></body></html>")
+
+    names = {"news.example": ["93.184.216.34"]}
+    fetcher = Fetcher(fetch_settings(tmp_path, fetch_allow_private=False), resolve=lambda host, port: names.get(host, [host]),
+                      transport=httpx.MockTransport(handler))
+    assert isinstance(fetcher.fetch("http://news.example/story"), Fetched)
+    moved = fetcher.fetch("http://news.example/moved")
+    assert isinstance(moved, FetchFailure) and moved.kind == "refused" and "169.254.169.254 (link-local)" in moved.reason
+    assert seen == [("93.184.216.34", "news.example")] * 2  # pinned to the checked address, named in Host; the hop never sent
+
+
+def test_requests_to_one_host_are_paced(site: Site, tmp_path: Path) -> None:
+    waits: list[float] = []
+    pacer = HostPacer(2.0, clock=lambda: 100.0, sleep=waits.append)
+    fetcher = Fetcher(fetch_settings(tmp_path), pacer=pacer)
+    for _ in range(3):
+        fetcher.fetch(f"{site.url}/news/spam.html")
+    fetcher.fetch(f"http://localhost:{site.server_address[1]}/news/spam.html")  # another host name: its own pace
+    assert waits == [2.0, 4.0]
+
+
+RUNNER = CliRunner()
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for key, value in {"EMBEDDER": "hash", "DATA_DIR": str(tmp_path / "data"), "FETCH_HOST_INTERVAL_S": "0",
+                       "FETCH_READ_TIMEOUT_S": "0.5", "FETCH_MAX_MB": "0.05"}.items():
+        monkeypatch.setenv(f"BRIEFQA_{key}", value)
+    return tmp_path
+
+
+def test_cli_index_add_refuses_loopback_unless_allowed_and_lists_summaries(site: Site, cli_env: Path) -> None:
+    result = RUNNER.invoke(app, ["index", "add", f"{site.url}/feeds/rss.xml"])
+    assert result.exit_code == 1 and "refused address 127.0.0.1 (loopback)" in result.output and "0 added" in result.output
+    result = RUNNER.invoke(app, ["index", "add", "--allow-private", f"{site.url}/feeds/rss.xml"])
+    assert result.exit_code == 1 and "5 added, 0 unchanged, 0 skipped, 3 rejected" in result.output
+    assert "the feed's summary only; the page: HTTP 404 Not Found" in result.output
+    listing = RUNNER.invoke(app, ["index", "list"]).output
+    assert "[feed summary] Missing story" in listing and "[feed summary] Gone story" in listing
+    assert "[feed summary] Amnesty" not in listing and "Amnesty chief laments war failure" in listing
+
+
+def test_cli_index_watch_prints_a_line_per_round_and_stops_cleanly_on_ctrl_c(site: Site, cli_env: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    feed = f"{site.url}/feeds/atom.xml"
+    result = RUNNER.invoke(app, ["index", "watch", feed, "--every", "0s", "--rounds", "2", "--allow-private"])
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 0 and [line.split(" ", 1)[1] for line in lines] == [
+        "round 1: 3 new, 0 changed, 0 failed", "round 2: 0 new, 0 changed, 0 failed"]
+
+    def interrupt(seconds: float) -> None:
+        assert seconds == 1800.0
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(service, "_pause", interrupt)
+    result = RUNNER.invoke(app, ["index", "watch", feed, "--allow-private"])
+    assert result.exit_code == 0 and "round 1: 0 new, 0 changed, 0 failed" in result.output
+    assert result.output.strip().endswith("stopped after 1 rounds") and "Traceback" not in result.output
+    bad = RUNNER.invoke(app, ["index", "watch", feed, "--every", "soon"])
+    assert bad.exit_code != 0 and "invalid interval 'soon'" in str(bad.exception or bad.output)
