@@ -340,3 +340,12 @@ def test_cli_index_watch_prints_a_line_per_round_and_stops_cleanly_on_ctrl_c(sit
     assert result.output.strip().endswith("stopped after 1 rounds") and "Traceback" not in result.output
     bad = RUNNER.invoke(app, ["index", "watch", feed, "--every", "soon"])
     assert bad.exit_code != 0 and "invalid interval 'soon'" in str(bad.exception or bad.output)
+
+
+def test_service_add_urls_for_the_page_adds_feeds_and_never_reads_a_path(site: Site, tmp_path: Path) -> None:
+    svc = service.BriefingService(fetch_settings(tmp_path, fetch_allow_private=False), generator=None)
+    assert [r.reason.split(":")[0] for r in svc.add_urls([f"{site.url}/feeds/atom.xml"])] == ["refused address 127.0.0.1 (loopback)"]
+    results = svc.add_urls(["  ", str(SAMPLE), f"{site.url}/feeds/atom.xml"], allow_private=True)
+    assert [(r.status, r.reason) for r in results[:1]] == [("rejected", "not a URL (http:// or https://)")]
+    assert [r.status for r in results[1:]] == ["added"] * 3
+    assert {b.article.source for b in svc.briefings()} == {"BBC News", ATOM_TITLE}  # the sample file was not read
