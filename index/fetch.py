@@ -163,15 +163,27 @@ class Fetcher:
         self._client.close()
 
     def _hop(self, asked: str, current: str) -> Fetched | str:
-        """One request: the ``Fetched`` page, or the next URL of a redirect."""
+        """One request: the ``Fetched`` page, or the next URL of a redirect. The host's checked addresses
+        are tried in turn while a connection is refused or fails (``localhost`` may be ``::1`` first)."""
         target = _parse(current)
-        address = self._checked_address(target)
-        pinned = target.copy_with(host=address)
+        addresses = self._checked_addresses(target)
+        self._pacer.wait(target.host)
+        for address in addresses[:-1]:
+            try:
+                return self._request(asked, current, target, address)
+            except httpx.ConnectError:
+                continue
+        try:
+            return self._request(asked, current, target, addresses[-1])
+        except httpx.ConnectError as err:
+            raise _Failed("network", f"cannot fetch: {_network_reason(err)}") from None
+
+    def _request(self, asked: str, current: str, target: httpx.URL, address: str) -> Fetched | str:
+        """GET ``target`` from ``address`` (the ``Host`` header and TLS server name stay the URL's)."""
         headers = {"Host": target.netloc.decode("ascii")}
         extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
-        self._pacer.wait(target.host)
         try:
-            with self._client.stream("GET", pinned, headers=headers, extensions=extensions) as response:
+            with self._client.stream("GET", target.copy_with(host=address), headers=headers, extensions=extensions) as response:
                 if response.is_redirect and "location" in response.headers:
                     return str(target.join(response.headers["location"]))
                 if response.status_code >= 300:
@@ -180,13 +192,16 @@ class Fetcher:
                 if media and media not in PAGE_TYPES | FEED_TYPES | XML_TYPES:
                     raise _Failed("not-html", f"not HTML or a feed (content type {media})")
                 body = self._body(response)
+        except httpx.ConnectError:
+            raise
         except httpx.TimeoutException as err:
             raise _Failed("timeout", _timeout_reason(err, self.settings)) from None
         except httpx.HTTPError as err:
             raise _Failed("network", f"cannot fetch: {_network_reason(err)}") from None
         return Fetched(asked, current, media, charset, body)
 
-    def _checked_address(self, url: httpx.URL) -> str:
+    def _checked_addresses(self, url: httpx.URL) -> list[str]:
+        """Every address the host resolves to; one that may not be fetched refuses the URL."""
         try:
             addresses = self._resolve(url.host, url.port or (443 if url.scheme == "https" else 80))
         except (OSError, UnicodeError) as err:
@@ -199,7 +214,7 @@ class Fetcher:
                 if why:
                     raise _Failed("refused", f"refused address {address} ({why}): "
                                   "set BRIEFQA_FETCH_ALLOW_PRIVATE=1 or pass --allow-private to fetch it")
-        return addresses[0]
+        return addresses
 
     def _body(self, response: httpx.Response) -> bytes:
         """The body, or ``too-large`` as soon as it is known (Content-Length) or seen (while streaming)."""

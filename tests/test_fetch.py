@@ -330,13 +330,24 @@ def test_cli_index_watch_prints_a_line_per_round_and_stops_cleanly_on_ctrl_c(sit
     assert result.exit_code == 0 and [line.split(" ", 1)[1] for line in lines] == [
         "round 1: 3 new, 0 changed, 0 failed", "round 2: 0 new, 0 changed, 0 failed"]
 
+    def edit_a_page(seconds: float) -> None:  # between two rounds, the site updates a story and drops another
+        assert seconds == 90.0
+        site.routes["/news/spam.html"] = Route(page("anti-spam-screensaver-scrapped", extra="This story was updated at 14:00."))
+        site.routes["/news/ajax.html"] = Route(b"gone", status=410)
+
+    monkeypatch.setattr(service, "_pause", edit_a_page)
+    result = RUNNER.invoke(app, ["index", "watch", feed, "--every", "1m30s", "--rounds", "2", "--allow-private"])
+    assert [line.split(" ", 1)[1] for line in result.output.strip().splitlines() if " round " in line] == [
+        "round 1: 0 new, 0 changed, 0 failed", "round 2: 0 new, 1 changed, 1 failed"]
+    assert f"failed {site.url}/news/ajax.html  HTTP 410 Gone" in result.output
+
     def interrupt(seconds: float) -> None:
         assert seconds == 1800.0
         raise KeyboardInterrupt
 
     monkeypatch.setattr(service, "_pause", interrupt)
     result = RUNNER.invoke(app, ["index", "watch", feed, "--allow-private"])
-    assert result.exit_code == 0 and "round 1: 0 new, 0 changed, 0 failed" in result.output
+    assert result.exit_code == 0 and "round 1: 0 new, 0 changed, 1 failed" in result.output  # ajax is still gone
     assert result.output.strip().endswith("stopped after 1 rounds") and "Traceback" not in result.output
     bad = RUNNER.invoke(app, ["index", "watch", feed, "--every", "soon"])
     assert bad.exit_code != 0 and "invalid interval 'soon'" in str(bad.exception or bad.output)
@@ -349,3 +360,20 @@ def test_service_add_urls_for_the_page_adds_feeds_and_never_reads_a_path(site: S
     assert [(r.status, r.reason) for r in results[:1]] == [("rejected", "not a URL (http:// or https://)")]
     assert [r.status for r in results[1:]] == ["added"] * 3
     assert {b.article.source for b in svc.briefings()} == {"BBC News", ATOM_TITLE}  # the sample file was not read
+
+
+def test_the_next_address_is_tried_when_one_refuses_the_connection(tmp_path: Path) -> None:
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.host)
+        if len(calls) == 1:  # the first address (say ::1, where nothing listens) refuses
+            raise httpx.ConnectError("[Errno 111] Connection refused")
+        return httpx.Response(200, headers={"Content-Type": "text/html"}, content=b"<p>Hi.</p>")
+
+    fetcher = Fetcher(fetch_settings(tmp_path), resolve=lambda host, port: ["::1", "127.0.0.1"], transport=httpx.MockTransport(handler))
+    assert isinstance(fetcher.fetch("http://localhost:8080/"), Fetched) and calls == ["::1", "127.0.0.1"]
+    calls.clear()
+    fetcher = Fetcher(fetch_settings(tmp_path), resolve=lambda host, port: ["::1"], transport=httpx.MockTransport(handler))
+    got = fetcher.fetch("http://localhost:8080/")
+    assert isinstance(got, FetchFailure) and got.reason == "cannot fetch: connection refused"
