@@ -5,7 +5,7 @@ Safe: http and https only; every hop's host is resolved and each of its addresse
 private, link-local, unspecified, multicast, reserved or otherwise non-public: refused unless
 ``allow_private``), then the request goes to the checked address, so the name cannot resolve elsewhere
 in between; at most ``MAX_REDIRECTS`` redirects, each hop checked the same way; connect and read timeouts;
-the body is streamed and the download stops at ``fetch_max_mb``; only HTML, XHTML and feed (RSS, Atom,
+the body is streamed and the download stops at ``fetch_max_mb`` or ``fetch_total_timeout_s``; only HTML, XHTML and feed (RSS, Atom,
 XML) content types are read. No proxy from the environment is used (it would bypass the address check).
 
 >>> f = Fetcher(Settings(embedder="hash"))
@@ -224,10 +224,14 @@ class Fetcher:
             raise _Failed("too-large", f"too large: {int(declared) / _MB:.1f} MB, over the {self.settings.fetch_max_mb:g} MB limit "
                                        "(BRIEFQA_FETCH_MAX_MB)")
         parts, size = [], 0
+        deadline = time.monotonic() + self.settings.fetch_total_timeout_s
         for part in response.iter_bytes():
             size += len(part)
             if size > self._limit:
                 raise _Failed("too-large", too_large)
+            if time.monotonic() > deadline:
+                raise _Failed("timeout", f"timeout: not downloaded within {self.settings.fetch_total_timeout_s:g} s "
+                                         "(BRIEFQA_FETCH_TOTAL_TIMEOUT_S)")
             parts.append(part)
         return b"".join(parts)
 

@@ -63,6 +63,7 @@ class Route:
     delay: float = 0.0
     length: bool = True
     headers: dict[str, str] = field(default_factory=dict)
+    trickle: float = 0.0  # seconds between 64-byte pieces of the body
 
 
 class Site(ThreadingHTTPServer):
@@ -96,7 +97,11 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(route.body)))
         self.end_headers()
         try:
-            self.wfile.write(route.body)
+            for lo in range(0, len(route.body), 64 if route.trickle else max(len(route.body), 1)):
+                self.wfile.write(route.body[lo : lo + 64] if route.trickle else route.body)
+                self.wfile.flush()
+                if route.trickle and self.server.release.wait(route.trickle):
+                    break
         except (BrokenPipeError, ConnectionResetError):
             pass  # the fetcher stopped reading: too large, or timed out
 
@@ -147,6 +152,7 @@ def site() -> Iterator[Site]:
         "/slow.html": Route(page("abbas-will-not-tolerate-attacks"), delay=5.0),
         "/big.html": Route(b"<html><body>" + b"<p>Filler text for a huge page.</p>" * 4000 + b"</body></html>"),
         "/big-stream.html": Route(b"<html><body>" + b"<p>Filler text for a huge page.</p>" * 4000 + b"</body></html>", length=False),
+        "/trickle.html": Route(page("abbas-will-not-tolerate-attacks"), trickle=0.02),
         "/report.pdf": Route(b"%PDF-1.4 fake", ctype="application/pdf"),
         "/go/abbas": Route(b"", status=302, headers={"Location": "/news/abbas.html"}),
         "/feeds/rss.xml": Route(rss(server, dead), ctype="application/rss+xml"),
@@ -377,3 +383,24 @@ def test_the_next_address_is_tried_when_one_refuses_the_connection(tmp_path: Pat
     fetcher = Fetcher(fetch_settings(tmp_path), resolve=lambda host, port: ["::1"], transport=httpx.MockTransport(handler))
     got = fetcher.fetch("http://localhost:8080/")
     assert isinstance(got, FetchFailure) and got.reason == "cannot fetch: connection refused"
+
+
+def test_a_download_that_trickles_past_the_total_timeout_fails(site: Site, tmp_path: Path) -> None:
+    fetcher = Fetcher(fetch_settings(tmp_path, fetch_read_timeout_s=5.0, fetch_total_timeout_s=0.2))
+    got = fetcher.fetch(f"{site.url}/trickle.html")  # ~4 kB in 64-byte pieces, 20 ms apart: each wait is short, the whole is not
+    assert isinstance(got, FetchFailure) and got.reason == "timeout: not downloaded within 0.2 s (BRIEFQA_FETCH_TOTAL_TIMEOUT_S)"
+
+
+def test_answers_over_fetched_articles_cite_the_url_with_verbatim_quotes(site: Site, indexer: Indexer) -> None:
+    from qa.service import open_assistant
+
+    indexer.add([f"{site.url}/feeds/rss.xml"])
+    assistant = open_assistant(indexer.settings.model_copy(update={"min_evidence_score": 0.0}), store=indexer.store,
+                               embedder=indexer.embedder, bm25=indexer.bm25, generator=None)
+    answer = assistant.ask("What did Irene Khan say about the war on terror and human rights?")
+    assert answer.citations
+    for c in answer.citations:
+        entry = indexer.store.get(c.article_id)
+        assert entry is not None and entry.article.text[c.start : c.end] == c.quote
+        assert c.path == entry.article.path and c.path.startswith(f"{site.url}/")
+    assert any(c.path == f"{site.url}/news/amnesty.html" for c in answer.citations)
