@@ -67,7 +67,7 @@ def parse_feed(body: bytes, url: str) -> Feed | None:
     if not parsed.get("version") and not parsed.entries:
         return None
     items = tuple(_item(entry, url, n) for n, entry in enumerate(parsed.entries, start=1))
-    return Feed(url, (parsed.feed.get("title") or "").strip() or None, items)
+    return Feed(url, defang(parsed.feed.get("title") or "").strip() or None, items)
 
 
 def _item(entry: feedparser.FeedParserDict, feed_url: str, n: int) -> FeedItem:
@@ -77,12 +77,12 @@ def _item(entry: feedparser.FeedParserDict, feed_url: str, n: int) -> FeedItem:
     summary = entry.get("summary") or ""
     if summary and (entry.get("summary_detail") or {}).get("type", "text/html") != "text/plain":
         summary = _text_of(summary)
-    return FeedItem(
+    return FeedItem(  # text addressed to the model is taken out here, as from every file format (index.defang)
         key=link or entry.get("id") or f"{feed_url}#{n}",
         link=link,
-        title=(entry.get("title") or "").strip() or None,
+        title=defang(entry.get("title") or "").strip() or None,
         published=time.strftime("%Y-%m-%d", when) if when else None,
-        summary=" ".join(summary.split()) or None,
+        summary=" ".join(defang(summary).split()) or None,
     )
 
 
@@ -154,8 +154,7 @@ def _summary(item: FeedItem, feed: Feed, why: str) -> RawDoc | FileResult:
     path = item.link or item.key
     if not item.summary:
         return FileResult(path, "rejected", why)
-    title = defang(item.title).strip() if item.title else None
     return RawDoc(
-        path=path, text=defang(item.summary), title=title or None, source=feed.title, url=item.link,
+        path=path, text=item.summary, title=item.title, source=feed.title, url=item.link,
         published=item.published, structured=True, kind="summary", note=f"the feed's summary only; the page: {why}",
     )
