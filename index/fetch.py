@@ -5,8 +5,9 @@ Safe: http and https only; every hop's host is resolved and each of its addresse
 private, link-local, unspecified, multicast, reserved or otherwise non-public: refused unless
 ``allow_private``), then the request goes to the checked address, so the name cannot resolve elsewhere
 in between; at most ``MAX_REDIRECTS`` redirects, each hop checked the same way; connect and read timeouts;
-the body is streamed and the download stops at ``fetch_max_mb`` or ``fetch_total_timeout_s``; only HTML, XHTML and feed (RSS, Atom,
-XML) content types are read. No proxy from the environment is used (it would bypass the address check).
+the body is streamed and the download stops at ``fetch_max_mb`` or ``fetch_total_timeout_s``; only HTML,
+XHTML and feed (RSS, Atom, XML) content types are read. No proxy from the environment is used (it would
+bypass the address check). docs/fetching.md says what is refused and how to allow it.
 
 >>> f = Fetcher(Settings(embedder="hash"))
 >>> f.fetch("http://10.0.0.7/news.html").reason
