@@ -156,5 +156,5 @@ def _summary(item: FeedItem, feed: Feed, why: str) -> RawDoc | FileResult:
         return FileResult(path, "rejected", why)
     return RawDoc(
         path=path, text=item.summary, title=item.title, source=feed.title, url=item.link,
-        published=item.published, structured=True, kind="summary", note=f"the feed's summary only; the page: {why}",
+        published=item.published, structured=True, kind="summary", note=f"the page: {why}",
     )

@@ -135,6 +135,9 @@ class Indexer:
                 elif article.id in seen or article.id in stored:
                     where = seen.get(article.id, "the index")
                     results.append(FileResult(article.path or "", "unchanged", f"same text already in {where}", article.id, article.title))
+                elif self._keeps_article(article, by_path):
+                    reason = f"kept the indexed article, not the feed's summary ({doc.note})"  # a page failing once
+                    results.append(FileResult(article.path or "", "rejected", reason, by_path[article.path or ""], article.title))
                 else:
                     seen[article.id] = article.path or ""
                     old = by_path.get(article.path) if article.path else None
@@ -146,6 +149,12 @@ class Indexer:
         results.extend(self._write(pending, change))
         if change.added or change.removed:
             self._update_bm25(change)
+
+    def _keeps_article(self, article: Article, by_path: dict[str, str]) -> bool:
+        """A feed's summary never replaces the whole article indexed at its URL (its page failed this time)."""
+        old = by_path.get(article.path or "") if article.kind == "summary" else None
+        entry = self.store.get(old) if old else None
+        return entry is not None and entry.article.kind != "summary"
 
     def _recover(self) -> None:
         """Purge what an interrupted change left behind: the chunks and sentences of the journal's articles
@@ -250,7 +259,8 @@ class Indexer:
         results = []
         for prepared, old_id in pending:
             change.added.extend(prepared.chunks)
-            reasons, replaced = [prepared.note] if prepared.note else [], None
+            summary = prepared.entry.article.kind == "summary"
+            reasons, replaced = [f"the feed's summary only ({prepared.note})" if summary else prepared.note] if prepared.note else [], None
             if old_id and old_id != prepared.entry.article.id:
                 self.store.remove(old_id)
                 change.removed.append(old_id)

@@ -70,7 +70,7 @@ def test_feeds_add_each_item_with_titles_dates_and_outlets_and_say_why_the_rest_
     assert meta["/missing.html"] == ("Missing story", "2005-01-16", RSS_TITLE, "summary")
     gone_article = next(a for p, a in stored.items() if p.endswith("/gone.html"))
     assert (gone_article.kind, gone_article.text) == ("summary", "The minister resigned on Friday, aides said.")
-    assert "HTTP 404" in got["/missing.html"].reason and "the feed's summary only" in got["/missing.html"].reason
+    assert got["/missing.html"].reason == "the feed's summary only (the page: HTTP 404 Not Found)"
 
     text = stored["/news/abbas.html"].text
     _, paragraphs = article("abbas-will-not-tolerate-attacks")
@@ -96,6 +96,14 @@ def test_a_second_round_adds_nothing_and_a_changed_page_replaces_its_old_version
     assert changed.path.endswith("/news/amnesty.html") and changed.replaced == old and "replaced" in changed.reason
     assert old not in indexer.store.article_ids() and changed.article_id in indexer.store.article_ids()
     assert len(indexer.store.article_ids()) == 8
+
+    site.routes["/news/amnesty.html"] = Route(b"busy", status=503)  # fails once: the summary does not replace the article
+    site.routes["/feeds/rss.xml"] = Route(site.routes["/feeds/rss.xml"].body.replace(
+        b"<title>Amnesty", b"<description>Amnesty's chief spoke at the LSE.</description><title>Amnesty"), ctype="application/rss+xml")
+    (kept,) = [r for r in indexer.add(feeds) if r.path.endswith("/news/amnesty.html")]
+    assert (kept.status, kept.article_id) == ("rejected", changed.article_id)
+    assert kept.reason == "kept the indexed article, not the feed's summary (the page: HTTP 503 Service Unavailable)"
+    assert changed.article_id in indexer.store.article_ids() and len(indexer.store.article_ids()) == 8
 
 
 def test_a_page_url_is_fetched_and_a_feed_sent_as_generic_xml_is_sniffed(site: Site, indexer: Indexer) -> None:
@@ -184,7 +192,7 @@ def test_cli_index_add_refuses_loopback_unless_allowed_and_lists_summaries(site:
     assert result.exit_code == 1 and "refused address 127.0.0.1 (loopback)" in result.output and "0 added" in result.output
     result = RUNNER.invoke(app, ["index", "add", "--allow-private", f"{site.url}/feeds/rss.xml"])
     assert result.exit_code == 1 and "5 added, 0 unchanged, 0 skipped, 3 rejected" in result.output
-    assert "the feed's summary only; the page: HTTP 404 Not Found" in result.output
+    assert "the feed's summary only (the page: HTTP 404 Not Found)" in result.output
     listing = RUNNER.invoke(app, ["index", "list"]).output
     assert "[feed summary] Missing story" in listing and "[feed summary] Gone story" in listing
     assert "[feed summary] Amnesty" not in listing and "Amnesty chief laments war failure" in listing
