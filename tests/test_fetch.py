@@ -105,6 +105,12 @@ def test_a_second_round_adds_nothing_and_a_changed_page_replaces_its_old_version
     assert kept.reason == "kept the indexed article, not the feed's summary (the page: HTTP 503 Service Unavailable)"
     assert changed.article_id in indexer.store.article_ids() and len(indexer.store.article_ids()) == 8
 
+    summary_id = next(r.article_id for r in first if r.path.endswith("/missing.html"))
+    site.routes["/missing.html"] = Route(page("anti-spam-screensaver-scrapped", extra="Budget talks resume next week."))
+    (back,) = [r for r in indexer.add(feeds) if r.path.endswith("/missing.html")]  # the page is back: it replaces the summary
+    entry = indexer.store.get(back.article_id or "")
+    assert back.status == "added" and back.replaced == summary_id and entry is not None and entry.article.kind == "article"
+
 
 def test_a_page_url_is_fetched_and_a_feed_sent_as_generic_xml_is_sniffed(site: Site, indexer: Indexer) -> None:
     (result,) = indexer.add([f"{site.url}/go/abbas"])  # a redirect to the page
