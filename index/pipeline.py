@@ -135,13 +135,13 @@ class Indexer:
                 elif article.id in seen or article.id in stored:
                     where = seen.get(article.id, "the index")
                     results.append(FileResult(article.path or "", "unchanged", f"same text already in {where}", article.id, article.title))
-                elif self._keeps_article(article, by_path):
-                    reason = f"kept the indexed article, not the feed's summary ({doc.note})"  # a page failing once
-                    results.append(FileResult(article.path or "", "rejected", reason, by_path[article.path or ""], article.title))
+                elif self._keeps_article(article, by_path):  # a page failing once
+                    reason = f"kept the indexed article, not the feed's summary ({_note(doc)})"
+                    results.append(FileResult(article.path or "", "rejected", reason, by_path.get(article.path or ""), article.title))
                 else:
                     seen[article.id] = article.path or ""
                     old = by_path.get(article.path) if article.path else None
-                    pending.append((self._prepare(article, "" if isinstance(doc, FileResult) else doc.note), old))
+                    pending.append((self._prepare(article, _note(doc)), old))
                     pending_sentences += len(pending[-1][0].entry.sentences)
                     if pending_sentences >= _WRITE_BATCH_SENTENCES:
                         results.extend(self._write(pending, change))
@@ -259,8 +259,10 @@ class Indexer:
         results = []
         for prepared, old_id in pending:
             change.added.extend(prepared.chunks)
-            summary = prepared.entry.article.kind == "summary"
-            reasons, replaced = [f"the feed's summary only ({prepared.note})" if summary else prepared.note] if prepared.note else [], None
+            reasons, replaced = [], None
+            if prepared.note:
+                summary = prepared.entry.article.kind == "summary"
+                reasons.append(f"the feed's summary only ({prepared.note})" if summary else prepared.note)
             if old_id and old_id != prepared.entry.article.id:
                 self.store.remove(old_id)
                 change.removed.append(old_id)
@@ -277,6 +279,10 @@ class _Change:
 
     added: list[Chunk] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+
+
+def _note(doc: RawDoc | FileResult) -> str:
+    return "" if isinstance(doc, FileResult) else doc.note
 
 
 def _mean_unit(vectors: np.ndarray) -> np.ndarray:
