@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     chroma_url: str = Field("", description="e.g. http://127.0.0.1:8000: a Chroma server (`chroma run`) instead of the embedded store")
     chroma_timeout_s: float = Field(10.0, description="every request to the Chroma server; past it, a one-line error")
     max_upload_mb: float = Field(50.0, description="per file uploaded through the chat page")
+    fetch_allow_private: bool = Field(
+        False, description="fetch URLs on private, loopback and link-local addresses too (`--allow-private`; off: refused)"
+    )
+    fetch_connect_timeout_s: float = Field(5.0, description="connecting to a web server, per URL and redirect")
+    fetch_read_timeout_s: float = Field(15.0, description="waiting for the next bytes of a page or feed; past it, the URL fails as a timeout")
+    fetch_total_timeout_s: float = Field(60.0, description="the whole download of one page or feed (per redirect hop), however fast bytes trickle")
+    fetch_max_mb: float = Field(5.0, description="a larger page or feed is refused (the download stops at the limit)")
+    fetch_host_interval_s: float = Field(1.0, description="seconds between two requests to the same host")
     auth: SecretStr = Field(SecretStr(""), description='"user:password"; required to serve on a non-loopback address')
 
     @property

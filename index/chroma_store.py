@@ -216,6 +216,8 @@ def _article_meta(entry: StoredArticle) -> dict[str, str | int]:
         value = getattr(a, key)
         if value:
             meta[key] = value
+    if a.kind != "article":
+        meta["kind"] = a.kind
     return meta
 
 
@@ -230,6 +232,7 @@ def _stored_article(aid: str, text: str, meta: dict) -> StoredArticle:  # noqa: 
         published=meta.get("published"),
         path=meta.get("path"),
         captions=tuple(json.loads(meta.get("captions", "[]"))),
+        kind=meta.get("kind", "article"),
     )
     spans = json.loads(meta["sentences"])
     sentences = tuple(Sentence(aid, i, s, e) for i, (s, e) in enumerate(spans))

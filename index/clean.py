@@ -97,6 +97,7 @@ def clean(doc: RawDoc) -> Article | FileResult:
         published=published,
         path=doc.path,
         captions=tuple(captions),
+        kind=doc.kind,
     )
 
 

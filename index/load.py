@@ -316,10 +316,33 @@ def _load_text(path: str, text: str, *, markdown: bool) -> RawDoc:
 # --- .html -----------------------------------------------------------------------------------
 
 
-def _load_html(path: str, html: str) -> RawDoc:
+def load_page(path: str, data: bytes, *, url: str, charset: str | None = None) -> RawDoc | FileResult:
+    """A fetched HTML page (``index.fetch``) as a ``RawDoc``, or a rejected ``FileResult`` saying why.
+
+    >>> load_page("u", b"<html><body><p>The council met on Monday to vote on the plan.</p></body></html>", url="http://x.org/a").text
+    'The council met on Monday to vote on the plan.'
+    """
+    try:
+        html = data.decode(charset, "replace") if charset and _known_codec(charset) else _decode(data)
+        return _defanged(_load_html(path, _newlines(html), url=url))
+    except _Reject as err:
+        return FileResult(path, "rejected", str(err))
+
+
+def _known_codec(name: str) -> bool:
+    try:
+        return bool(codecs.lookup(name))
+    except LookupError:
+        return False
+
+
+def _load_html(path: str, html: str, url: str | None = None) -> RawDoc:
+    """A page from the web (``url``) takes its date from the page's metadata only, never from a guess
+    such as a "Copyright 2005" footer."""
+    dates = {"extensive_search": False, "original_date": True} if url else None
     try:
         doc = trafilatura.bare_extraction(
-            html, with_metadata=True, include_comments=False, include_tables=False
+            html, url=url, with_metadata=True, include_comments=False, include_tables=False, date_extraction_params=dates
         )
     except Exception as err:  # a third-party parser on arbitrary input: report, never crash
         raise _Reject(f"cannot parse HTML: {err}") from None

@@ -23,6 +23,8 @@ from index.chunk import chunk_article
 from index.clean import clean
 from index.embed import Embedder
 from core.errors import BriefQAError
+from index.feeds import is_url, iter_url_documents
+from index.fetch import Fetcher
 from index.load import iter_documents
 from index.records import Article, Chunk, FileResult, RawDoc
 from index.sentences import sentences_of
@@ -66,6 +68,7 @@ def load_bm25(settings: Settings, store: Store) -> BM25Index:
 class _Prepared:
     entry: StoredArticle
     chunks: tuple[Chunk, ...]
+    note: str = ""  # the document's note, said in its FileResult
 
 
 class Indexer:
@@ -89,13 +92,28 @@ class Indexer:
             self._bm25 = load_bm25(self.settings, self.store)
         return self._bm25
 
-    def add(self, paths: Iterable[str | Path], on_progress: Progress | None = None) -> list[FileResult]:
-        """Index files/directories; one ``FileResult`` per file (or jsonl line), in input order."""
+    def add(self, paths: Iterable[str | Path], on_progress: Progress | None = None, *, allow_private: bool | None = None) -> list[FileResult]:
+        """Index files, directories and URLs (pages and RSS/Atom feeds, ``index.feeds``); one ``FileResult``
+        per file, jsonl line, page or feed item, in input order. Everything is read and fetched before the
+        index is touched. ``allow_private`` overrides the ``fetch_allow_private`` setting."""
         results: list[FileResult] = []
-        docs = list(iter_documents(paths, max_file_mb=self.settings.max_file_mb))
+        docs = list(self._documents(paths, allow_private))
         with self._writing():
             self._add(docs, results, on_progress)
         return results
+
+    def _documents(self, items: Iterable[str | Path], allow_private: bool | None) -> Iterator[RawDoc | FileResult]:
+        fetcher: Fetcher | None = None
+        try:
+            for item in items:
+                if is_url(item):
+                    fetcher = fetcher or Fetcher(self.settings, allow_private=allow_private)
+                    yield from iter_url_documents([str(item)], fetcher)
+                else:
+                    yield from iter_documents([item], max_file_mb=self.settings.max_file_mb)
+        finally:
+            if fetcher:
+                fetcher.close()
 
     def _add(self, docs: Sequence[RawDoc | FileResult], results: list[FileResult], on_progress: Progress | None) -> None:
         pending: list[tuple[_Prepared, str | None]] = []
@@ -117,10 +135,13 @@ class Indexer:
                 elif article.id in seen or article.id in stored:
                     where = seen.get(article.id, "the index")
                     results.append(FileResult(article.path or "", "unchanged", f"same text already in {where}", article.id, article.title))
+                elif self._keeps_article(article, by_path):  # a page failing once
+                    reason = f"kept the indexed article, not the feed's summary ({_note(doc)})"
+                    results.append(FileResult(article.path or "", "rejected", reason, by_path.get(article.path or ""), article.title))
                 else:
                     seen[article.id] = article.path or ""
                     old = by_path.get(article.path) if article.path else None
-                    pending.append((self._prepare(article), old))
+                    pending.append((self._prepare(article, _note(doc)), old))
                     pending_sentences += len(pending[-1][0].entry.sentences)
                     if pending_sentences >= _WRITE_BATCH_SENTENCES:
                         results.extend(self._write(pending, change))
@@ -128,6 +149,12 @@ class Indexer:
         results.extend(self._write(pending, change))
         if change.added or change.removed:
             self._update_bm25(change)
+
+    def _keeps_article(self, article: Article, by_path: dict[str, str]) -> bool:
+        """A feed's summary never replaces the whole article indexed at its URL (its page failed this time)."""
+        old = by_path.get(article.path or "") if article.kind == "summary" else None
+        entry = self.store.get(old) if old else None
+        return entry is not None and entry.article.kind != "summary"
 
     def _recover(self) -> None:
         """Purge what an interrupted change left behind: the chunks and sentences of the journal's articles
@@ -205,12 +232,12 @@ class Indexer:
         self._bm25 = index
         return index
 
-    def _prepare(self, article: Article) -> _Prepared:
+    def _prepare(self, article: Article, note: str = "") -> _Prepared:
         sentences = tuple(sentences_of(article.id, article.text))
         chunks = tuple(
             chunk_article(article, sentences, max_words=self.settings.chunk_words, overlap=self.settings.chunk_overlap_sentences)
         )
-        return _Prepared(StoredArticle(article, sentences, len(chunks)), chunks)
+        return _Prepared(StoredArticle(article, sentences, len(chunks)), chunks, note)
 
     def _write(self, pending: Sequence[tuple[_Prepared, str | None]], change: _Change) -> list[FileResult]:
         """Embed the sentences of several articles at once, store them in one batch (records last),
@@ -232,13 +259,17 @@ class Indexer:
         results = []
         for prepared, old_id in pending:
             change.added.extend(prepared.chunks)
-            reason = ""
+            reasons, replaced = [], None
+            if prepared.note:
+                summary = prepared.entry.article.kind == "summary"
+                reasons.append(f"the feed's summary only ({prepared.note})" if summary else prepared.note)
             if old_id and old_id != prepared.entry.article.id:
                 self.store.remove(old_id)
                 change.removed.append(old_id)
-                reason = f"replaced the older version {old_id}"
+                reasons.append(f"replaced the older version {old_id}")
+                replaced = old_id
             a = prepared.entry.article
-            results.append(FileResult(a.path or "", "added", reason, a.id, a.title, prepared.entry.chunks))
+            results.append(FileResult(a.path or "", "added", "; ".join(reasons), a.id, a.title, prepared.entry.chunks, replaced))
         return results
 
 
@@ -248,6 +279,10 @@ class _Change:
 
     added: list[Chunk] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+
+
+def _note(doc: RawDoc | FileResult) -> str:
+    return "" if isinstance(doc, FileResult) else doc.note
 
 
 def _mean_unit(vectors: np.ndarray) -> np.ndarray:

@@ -32,6 +32,7 @@ class Article:
     published: str | None = None  # ISO date (YYYY-MM-DD) when known
     path: str | None = None  # file the article came from ("file.jsonl#3" for a jsonl line)
     captions: tuple[str, ...] = ()  # photo captions kept out of the body
+    kind: str = "article"  # "summary": only a feed's summary of the article (its page could not be fetched)
 
     @classmethod
     def create(cls, *, title: str, text: str, **meta: object) -> Article:
@@ -54,6 +55,8 @@ class RawDoc:
     url: str | None = None
     published: str | None = None
     structured: bool = False
+    kind: str = "article"  # "summary": a feed item's own summary, standing in for a page that could not be fetched
+    note: str = ""  # said in the FileResult when it is added (e.g. why only the summary was kept)
 
 
 @dataclass(frozen=True)
@@ -92,3 +95,4 @@ class FileResult:
     article_id: str | None = None
     title: str | None = None
     chunks: int = 0
+    replaced: str | None = None  # the id of the older version (same path or URL) this one replaced

@@ -7,6 +7,7 @@ takes the data dir's writer lock before loading anything, then opens the index f
 page): the retriever reads the indexer's current BM25, so a briefing added from the page is
 answerable at once. Uploaded files are copied into ``<data dir>/uploads/`` under sanitised names.
 ``ask`` / ``ask_stream``: the Python query functions (one cached assistant per settings).
+``watch_feeds``: rounds of re-adding feeds (``briefqa index watch``), one ``WatchRound`` each.
 
 >>> import tempfile
 >>> svc = BriefingService(Settings(data_dir=tempfile.mkdtemp(), embedder="hash"), generator=None)
@@ -20,13 +21,18 @@ import filecmp
 import re
 import shutil
 import threading
+import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
+from core.errors import BriefQAError
 from core.settings import Settings
 from index.bm25 import BM25Index
 from index.embed import Embedder, make_embedder
+from index.feeds import is_url
 from index.lock import hold_writer_lock
 from index.pipeline import Indexer, Progress, load_bm25, open_store
 from index.records import Article, FileResult
@@ -126,10 +132,19 @@ class BriefingService:
         """The briefings being read (``Reading``), then the answer text as it grows, then the ``Answer``."""
         return self.assistant.events(question, history)
 
-    def add(self, paths: Iterable[str | Path], on_progress: Progress | None = None) -> list[FileResult]:
-        """Index files; one result per file. Answers see the new briefings immediately."""
+    def add(self, paths: Iterable[str | Path], on_progress: Progress | None = None, *, allow_private: bool | None = None) -> list[FileResult]:
+        """Index files and URLs; one result per file, page or feed item. Answers see the new briefings immediately."""
         with self._write_lock:
-            return self._indexer.add(paths, on_progress)
+            return self._indexer.add(paths, on_progress, allow_private=allow_private)
+
+    def add_urls(self, urls: Sequence[str], on_progress: Progress | None = None, *, allow_private: bool | None = None) -> list[FileResult]:
+        """Index pasted page and feed URLs (blank entries ignored); anything that is not a URL is rejected, never read as a path.
+
+        ``allow_private`` overrides the ``fetch_allow_private`` setting (private and loopback addresses)."""
+        wanted = [u.strip() for u in urls if u.strip()]
+        refused = [FileResult(u, "rejected", "not a URL (http:// or https://)") for u in wanted if not is_url(u)]
+        fetched = [u for u in wanted if is_url(u)]
+        return refused + (self.add(fetched, on_progress, allow_private=allow_private) if fetched else [])
 
     def add_uploads(self, paths: Sequence[str | Path], on_progress: Progress | None = None) -> list[FileResult]:
         """Index uploaded files from copies kept in ``<data dir>/uploads/`` (see ``store_upload``).
@@ -171,6 +186,67 @@ class BriefingService:
         entry = self._indexer.store.get(article_id)
         return entry.article if entry else None
 
+
+@dataclass(frozen=True)
+class WatchRound:
+    """One round of ``watch_feeds``: when it ended and what it did (``results``: one per feed item)."""
+
+    n: int
+    at: datetime
+    results: tuple[FileResult, ...]
+
+    @property
+    def new(self) -> int:
+        return sum(r.status == "added" and not r.replaced for r in self.results)
+
+    @property
+    def changed(self) -> int:
+        return sum(r.status == "added" and bool(r.replaced) for r in self.results)
+
+    @property
+    def failed(self) -> int:
+        return sum(r.status == "rejected" for r in self.results)
+
+    def line(self) -> str:
+        """``12:00:03 round 3: 2 new, 0 changed, 1 failed``"""
+        return f"{self.at:%H:%M:%S} round {self.n}: {self.new} new, {self.changed} changed, {self.failed} failed"
+
+
+def watch_feeds(indexer: Indexer, urls: Sequence[str], *, every_s: float, rounds: int | None = None,
+                allow_private: bool | None = None, pause: Callable[[float], None] | None = None) -> Iterator[WatchRound]:
+    """Add ``urls`` (feeds or pages) every ``every_s`` seconds, ``rounds`` times (None: until interrupted).
+
+    Unchanged items are no-ops (content hash), so each round adds only new items and new versions. An
+    interrupt (Ctrl-C) while a round writes leaves the journal that the next open repairs.
+    """
+    n = 0
+    while rounds is None or n < rounds:
+        if n:
+            (pause or _pause)(every_s)
+        n += 1
+        results = indexer.add(list(urls), allow_private=allow_private)
+        yield WatchRound(n, datetime.now(), tuple(results))
+
+
+def _pause(seconds: float) -> None:
+    """The wait between two rounds (Ctrl-C interrupts it)."""
+    time.sleep(seconds)
+
+
+_DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?")
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``30m``, ``1h``, ``1h30m``, ``90s`` or ``90``.
+
+    >>> parse_duration("30m"), parse_duration("1h30m"), parse_duration("45")
+    (1800.0, 5400.0, 45.0)
+    """
+    found = _DURATION.fullmatch(text.strip().lower())
+    if not text.strip() or found is None or not any(found.groups()):
+        raise BriefQAError(f"invalid interval {text!r}", "write it as 30m, 1h, 1h30m or 90s")
+    h, m, s = (float(g) if g else 0.0 for g in found.groups())
+    return h * 3600 + m * 60 + s
 
 
 _UNSAFE = re.compile(r"[^\w.()+ -]+")  # \w is Unicode-aware: names in any script stay readable

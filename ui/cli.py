@@ -1,6 +1,7 @@
 """``briefqa``: the command line, a thin shell over ``qa.service``.
 
-    briefqa index add briefings/        # load, clean, chunk, embed, store
+    briefqa index add briefings/ https://feeds.example.org/world.xml   # files, pages and RSS/Atom feeds
+    briefqa index watch https://feeds.example.org/world.xml --every 30m # new items only, a line per round
     briefqa index list
     briefqa ask "Did Russia call Iran an ally?" [--json]
     briefqa eval eval/seed_dev.jsonl
@@ -34,6 +35,7 @@ index_app = typer.Typer(no_args_is_help=True, help="Add, list and remove indexed
 app.add_typer(index_app, name="index")
 
 DataDir = Annotated[Optional[Path], typer.Option("--data-dir", help="Index directory (env BRIEFQA_DATA_DIR).")]
+AllowPrivate = Annotated[bool, typer.Option("--allow-private", help="Fetch URLs on private, loopback and link-local addresses too (env BRIEFQA_FETCH_ALLOW_PRIVATE).")]
 Generator = Annotated[Optional[str], typer.Option("--generator", help=f"{generators.help_text()} (env BRIEFQA_GENERATOR).")]
 
 
@@ -66,10 +68,14 @@ def _assistant(settings: Settings) -> Assistant:
 
 
 @index_app.command("add")
-def index_add(paths: Annotated[list[Path], typer.Argument(help=f"Files ({' '.join(SUPPORTED)}) or directories.")], data_dir: DataDir = None) -> None:
-    """Index briefing files (directories recursively). Re-adding is a no-op.
+def index_add(
+    paths: Annotated[list[str], typer.Argument(help=f"Files ({' '.join(SUPPORTED)}), directories, page URLs or RSS/Atom feed URLs.")],
+    allow_private: AllowPrivate = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Index briefing files (directories recursively), web pages and feeds (each item's article). Re-adding is a no-op.
 
-    Exit status 1 when any file was rejected (the others are still indexed)."""
+    Exit status 1 when any file or URL was rejected (the others are still indexed)."""
     from tqdm import tqdm
 
     indexer = _indexer(_settings(data_dir), "add")
@@ -80,9 +86,11 @@ def index_add(paths: Annotated[list[Path], typer.Argument(help=f"Files ({' '.joi
             bar.set_postfix_str(Path(path).name[:40])
             bar.update(done - bar.n)
 
-        results = indexer.add([str(p) for p in paths], progress)
+        results = indexer.add(paths, progress, allow_private=allow_private or None)
     for r in results:
         detail = f"{r.article_id}  {r.chunks} chunks  {r.title}" if r.status == "added" else r.reason
+        if r.status == "added" and r.reason:
+            detail += f"  ({r.reason})"
         typer.echo(f"{r.status:<9} {r.path}  {detail}")
     counts = {s: sum(r.status == s for r in results) for s in ("added", "unchanged", "skipped", "rejected")}
     typer.echo(", ".join(f"{n} {s}" for s, n in counts.items()) + f"; {len(indexer.store.article_ids())} articles in {indexer.settings.data_dir}")
@@ -100,8 +108,34 @@ def index_list(data_dir: DataDir = None) -> None:
     entries = sorted(store.articles(), key=lambda e: (e.article.published or "", e.article.title))
     for e in entries:
         a = e.article
-        typer.echo(f"{a.id}  {e.chunks:>3} chunks  {a.published or '-':<10}  {a.source or '-':<12}  {a.title}")
+        kind = "[feed summary] " if a.kind == "summary" else ""
+        typer.echo(f"{a.id}  {e.chunks:>3} chunks  {a.published or '-':<10}  {a.source or '-':<12}  {kind}{a.title}")
     typer.echo(f"{len(entries)} articles in {settings.data_dir}")
+
+
+@index_app.command("watch")
+def index_watch(
+    feeds: Annotated[list[str], typer.Argument(help="RSS/Atom feed URLs (or page URLs).")],
+    every: Annotated[str, typer.Option(help="Time between rounds: 30m, 1h, 90s.")] = "30m",
+    rounds: Annotated[Optional[int], typer.Option(help="Stop after this many rounds (default: until Ctrl-C).")] = None,
+    allow_private: AllowPrivate = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Add the feeds' new items now and every --every: one line per round; Ctrl-C stops it cleanly."""
+    from qa.service import parse_duration, watch_feeds
+
+    every_s = parse_duration(every)
+    indexer = _indexer(_settings(data_dir), "watch")
+    done = 0
+    try:
+        for round_ in watch_feeds(indexer, feeds, every_s=every_s, rounds=rounds, allow_private=allow_private or None):
+            done = round_.n
+            typer.echo(round_.line())
+            for r in round_.results:
+                if r.status == "rejected":
+                    typer.echo(f"  failed {r.path}  {r.reason}", err=True)
+    except KeyboardInterrupt:
+        typer.echo(f"stopped after {done} rounds")
 
 
 @index_app.command("remove")
