@@ -46,6 +46,10 @@ def test_ally_question_shows_both_sides_with_speakers(assistant: Assistant) -> N
     assert {"Sergei Ryabkov", "Levan Dzhagaryan"} <= speakers
     assert answer.verdict == "mixed"
     assert verbatim(assistant, answer)
+    # The support judge ran: every quote carries its side with the probability it was decided with.
+    sides = {"yes": "yes", "no": "no", "neither": "neutral"}
+    assert all(c.support is not None and c.support.side and 0.0 <= c.support.p <= 1.0 for c in answer.citations)
+    assert all(sides[c.support.side] == c.stance for c in answer.citations if c.support and c.support.side)
 
 
 @pytest.mark.parametrize("question", ["How much oil does Iran export to China?", "What did Vladimir Putin say about the Israeli strikes?"])
