@@ -15,9 +15,9 @@ import pytest
 from index.clean import clean
 from index.load import iter_documents
 from index.records import Article
-from qa.cite import normalise
-from qa.evaluate import EvalItem, hit_groups, load_items
+from qa.evaluate import EvalItem, load_items
 from qa.stance import is_yes_no
+from tests.test_eval_set import assert_gold_paragraphs_hold_the_mentions
 
 ROOT = Path(__file__).resolve().parents[1]
 BBC = ROOT / "eval" / "bbc"
@@ -72,19 +72,7 @@ def test_gold_quotes_are_verbatim_body_spans(items: list[EvalItem], bodies: dict
 
 
 def test_must_mention_groups_are_in_the_gold_paragraphs(items: list[EvalItem], articles: list[Article]) -> None:
-    for item in items:
-        if not item.answerable:
-            assert not item.gold_quotes and not item.must_mention, item.id
-            continue
-        assert item.gold_quotes and item.must_mention, item.id
-        context = []
-        for quote in item.gold_quotes:
-            needle = normalise(quote)[0]
-            found = [p for a in articles for p in a.text.split("\n\n") if needle in normalise(p)[0]]
-            assert found, f"{item.id}: gold quote not within one paragraph of a cleaned article: {quote!r}"
-            context += found
-        for group in item.must_mention:
-            assert hit_groups([group], " ".join(context)), f"{item.id}: {group} not in its gold paragraphs"
+    assert_gold_paragraphs_hold_the_mentions(items, articles)
 
 
 def test_the_set_has_the_promised_mix(items: list[EvalItem]) -> None:
