@@ -20,7 +20,7 @@ import pytest
 from core.errors import BriefQAError
 from core.settings import Settings
 from qa.generators import Message, make_generator
-from qa.generators.openai_compat import OpenAICompatGenerator
+from qa.generators.openai_compat import OpenAICompatGenerator, negotiated
 from qa.prompt import SCHEMA as ANSWER_SCHEMA, parse_draft
 from qa.service import open_assistant, open_indexer
 from tests.conftest import free_port
@@ -163,7 +163,7 @@ def test_llama_cpp_servers_500_falls_back_to_json_object_with_the_schema_and_is_
     assert script.formats() == ["json_schema", "json_object"]
     assert script.bodies[1]["response_format"] == {"type": "json_object", "schema": SCHEMA}
     assert "".join(ask(url)) == '{"answer": "no"}'  # a new generator, same URL: no second try of json_schema
-    assert script.formats() == ["json_schema", "json_object", "json_object"]
+    assert script.formats() == ["json_schema", "json_object", "json_object"] and negotiated(url) == "json_object"
 
 
 def test_a_server_taking_neither_gets_the_schema_in_the_prompt_and_its_json_is_cut_out(serve: Any) -> None:

@@ -54,6 +54,12 @@ FORMATS = (ResponseFormat("json_schema"), ResponseFormat("json_object"), Respons
 _ACCEPTED: dict[str, int] = {}  # base URL -> index in FORMATS of the format that server took, for this process
 
 
+def negotiated(base_url: str) -> str | None:
+    """The name of the response format the server at ``base_url`` took in this process (None: not asked yet)."""
+    index = _ACCEPTED.get(base_url.rstrip("/"))
+    return None if index is None else FORMATS[index].name
+
+
 class _StreamCut(Exception):
     """The event stream ended before the server said the answer was finished."""
 
