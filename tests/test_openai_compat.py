@@ -19,7 +19,7 @@ import pytest
 
 from core.errors import BriefQAError
 from core.settings import Settings
-from qa.generators import Message, make_generator
+from qa.generators import Message, make_generator, openai_compat
 from qa.generators.openai_compat import OpenAICompatGenerator, negotiated
 from qa.prompt import SCHEMA as ANSWER_SCHEMA, parse_draft
 from qa.service import open_assistant, open_indexer
@@ -110,8 +110,11 @@ class _Server(ThreadingHTTPServer):
 
 
 @pytest.fixture
-def serve() -> Iterator[Any]:
-    """``serve(Script(...))`` -> the base URL (…/v1) of a fake OpenAI-compatible server on loopback."""
+def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """``serve(Script(...))`` -> the base URL (…/v1) of a fake OpenAI-compatible server on loopback.
+
+    No format is remembered from an earlier test's server that had the same port."""
+    monkeypatch.setattr(openai_compat, "_ACCEPTED", {})
     servers: list[_Server] = []
 
     def start(script: Script) -> str:

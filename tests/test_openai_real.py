@@ -23,7 +23,7 @@ from qa.evaluate import load_items, render, run_eval
 from qa.generators.openai_compat import negotiated
 from qa.model_files import local_model_path
 from qa.service import open_assistant, open_indexer
-from tests.conftest import free_port
+from tests.conftest import free_port, stop
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,12 +42,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         _wait_until_up(proc, url, log)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, timeout_s=20)
 
 
 def _wait_until_up(proc: subprocess.Popen[bytes], url: str, log: Path) -> None:
