@@ -67,18 +67,17 @@ class _StreamCut(Exception):
 class OpenAICompatGenerator:
     """Streams a chat completion from the server at ``base_url`` (ending in ``/v1``).
 
-    ``timeout_s`` bounds the connection and every wait for the next bytes; ``transport`` is for tests.
+    ``timeout_s`` bounds the connection and every wait for the next bytes.
     """
 
-    def __init__(self, base_url: str, model: str, *, api_key: str = "", timeout_s: float = 120.0,
-                 transport: httpx.BaseTransport | None = None) -> None:  # fmt: skip
+    def __init__(self, base_url: str, model: str, *, api_key: str = "", timeout_s: float = 120.0) -> None:
         self.name = f"openai:{model}"
         self.base_url = base_url.rstrip("/")
         self._model = model
         self._timeout_s = timeout_s
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0))
-        self._client = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout, transport=transport)
+        self._client = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
 
     def stream(
         self, messages: Sequence[Message], *, json_schema: Mapping[str, object] | None, max_tokens: int
