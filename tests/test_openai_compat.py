@@ -28,7 +28,8 @@ from tests.conftest import free_port
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
 # what llama-cpp-python's server (0.3.x) answers to {"type": "json_schema"}: its pydantic error, as a 500
-LLAMA_CPP_500 = {"error": {"message": "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+LLAMA_CPP_500 = {"error": {"message": "1 validation error:\n  {'type': 'literal_error', "
+                           "'loc': ('body', 'response_format', 'type'), "
                            "'msg': \"Input should be 'text' or 'json_object'\"}\n\n  File \"app.py\", line 376",
                            "type": "internal_server_error", "param": None, "code": None}}  # fmt: skip
 LM_STUDIO_400 = {"error": "'response_format.type' must be 'json_schema' or 'text'"}
@@ -83,7 +84,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Transfer-Encoding" if script.chunked else "Connection", "chunked" if script.chunked else "close")
         self.end_headers()
-        events = [{"choices": [{"index": 0, "delta": {"role": "assistant", "content": p}, "finish_reason": None}]} for p in script.pieces]
+        delta = [{"index": 0, "delta": {"role": "assistant", "content": p}, "finish_reason": None} for p in script.pieces]
+        events: list[dict[str, object]] = [{"choices": [d]} for d in delta]
         if script.error_event:
             events.append({"error": {"message": "llama_decode returned -3", "type": "internal_server_error"}})
         events.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
@@ -170,7 +172,8 @@ def test_llama_cpp_servers_500_falls_back_to_json_object_with_the_schema_and_is_
 
 
 def test_a_server_taking_neither_gets_the_schema_in_the_prompt_and_its_json_is_cut_out(serve: Any) -> None:
-    reply = ("Sure! Here it is:\n```json\n", '{"answerable": true, "answer": "No, \\"not allies\\" ', '{sic} [S1].", "verdict": "no"}', "\n```\nAnything else?")
+    reply = ("Sure! Here it is:\n```json\n", '{"answerable": true, "answer": "No, \\"not allies\\" ',
+             '{sic} [S1].", "verdict": "no"}', "\n```\nAnything else?")
     script = Script(rejects={"json_schema": (400, LM_STUDIO_400), "json_object": (422, LM_STUDIO_400)}, pieces=reply)
     url = serve(script)
 
@@ -190,7 +193,8 @@ def test_without_a_schema_no_response_format_is_sent_and_the_text_is_kept(serve:
 
 
 def test_a_reply_without_any_json_object_is_one_line(serve: Any) -> None:
-    url = serve(Script(rejects={"json_schema": (500, LLAMA_CPP_500), "json_object": (500, LLAMA_CPP_500)}, pieces=("I cannot", " help.")))
+    rejects = {"json_schema": (500, LLAMA_CPP_500), "json_object": (500, LLAMA_CPP_500)}
+    url = serve(Script(rejects=rejects, pieces=("I cannot", " help.")))
     with pytest.raises(BriefQAError, match="replied without a JSON object: 'I cannot help.'"):
         ask(url)
 
@@ -199,7 +203,7 @@ def test_a_reply_without_any_json_object_is_one_line(serve: Any) -> None:
 
 
 def test_a_500_that_is_not_about_the_format_is_one_line_and_not_retried(serve: Any) -> None:
-    script = Script(status=(500, {"error": {"message": "llama_decode returned -1\n\nTraceback ...", "type": "internal_server_error"}}))
+    script = Script(status=(500, {"error": {"message": "llama_decode returned -1\n\nTraceback ...", "type": "server_error"}}))
     url = serve(script)
 
     with pytest.raises(BriefQAError) as err:
@@ -262,7 +266,8 @@ def test_something_that_is_not_a_chat_completion_is_one_line(serve: Any) -> None
 
 
 def test_a_server_that_does_not_stream_still_answers(serve: Any) -> None:
-    whole = json.dumps({"choices": [{"index": 0, "message": {"role": "assistant", "content": '{"answer": "no"}'}, "finish_reason": "stop"}]})
+    message = {"role": "assistant", "content": '{"answer": "no"}'}
+    whole = json.dumps({"choices": [{"index": 0, "message": message, "finish_reason": "stop"}]})
     assert "".join(ask(serve(Script(content_type="application/json", pieces=(whole,))))) == '{"answer": "no"}'
 
 
@@ -272,11 +277,13 @@ DRAFT = ('{"answerable": true, "answer": "No: Ryabkov said Russia and Iran are n
 
 
 def _settings(tmp_path: Path, url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "data", embedder="hash", min_evidence_score=0.0, generator="openai", llm_model="m", llm_base_url=url)
+    return Settings(data_dir=tmp_path / "data", embedder="hash", min_evidence_score=0.0,
+                    generator="openai", llm_model="m", llm_base_url=url)  # fmt: skip
 
 
 def test_an_answer_through_a_llama_cpp_like_server_streams_and_every_quote_is_verified(serve: Any, tmp_path: Path) -> None:
-    script = Script(rejects={"json_schema": (500, LLAMA_CPP_500)}, pieces=tuple(DRAFT[0][i : i + 7] for i in range(0, len(DRAFT[0]), 7)))
+    pieces = tuple(DRAFT[0][i : i + 7] for i in range(0, len(DRAFT[0]), 7))
+    script = Script(rejects={"json_schema": (500, LLAMA_CPP_500)}, pieces=pieces)
     settings = _settings(tmp_path, serve(script))
     open_indexer(settings).add([ROOT / "briefings"])
 
@@ -304,7 +311,8 @@ def test_the_cli_prints_one_line_not_a_traceback(serve: Any, tmp_path: Path, scr
            "BRIEFQA_GENERATOR": "openai", "BRIEFQA_LLM_MODEL": "m", "BRIEFQA_LLM_BASE_URL": settings.llm_base_url}  # fmt: skip
     cmd = [sys.executable, "-c", "from ui.cli import main; main()", "ask", "--json", "Did Russia call Iran an ally?"]
 
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env={**{k: v for k, v in os.environ.items() if not k.startswith("BRIEFQA_")}, **env}, cwd=ROOT)
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("BRIEFQA_")}, **env}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
 
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith(f"error: the LLM server at {settings.llm_base_url} {message}")
