@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     llm_model: str = Field("", description="model name for the openai / ollama backends")
     llm_base_url: str = Field("", description="e.g. http://127.0.0.1:8000/v1 for an OpenAI-compatible server")
     llm_api_key: str = Field("not-needed", description="API key for the openai backend")
+    llm_timeout_s: float = Field(
+        120.0, description="openai backend: connecting, and each wait for the server's next bytes; past it, a one-line error"
+    )
     n_threads: int = Field(0, description="threads of the local model; 0: one per core")
     n_ctx: int = Field(4096, description="context window of the local model, in tokens")
     max_answer_tokens: int = Field(220, description="tokens the model may write per answer")

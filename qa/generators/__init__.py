@@ -42,7 +42,7 @@ class Backend:
 BACKENDS = (
     Backend("local", "the bundled Qwen2.5-Coder-1.5B via llama.cpp", "qa.generators.llama_cpp"),
     Backend("extractive", "no model: the best sentences, grouped by speaker", None),
-    Backend("openai", "any OpenAI-compatible server (BRIEFQA_LLM_MODEL, BRIEFQA_LLM_BASE_URL)", "qa.generators.langchain"),
+    Backend("openai", "any OpenAI-compatible server (BRIEFQA_LLM_MODEL, BRIEFQA_LLM_BASE_URL)", "qa.generators.openai_compat"),
     Backend("ollama", "an Ollama server (BRIEFQA_LLM_MODEL, BRIEFQA_LLM_BASE_URL)", "qa.generators.langchain"),
 )
 _BY_NAME = {b.name: b for b in BACKENDS}

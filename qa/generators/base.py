@@ -10,6 +10,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from core.errors import BriefQAError
+from core.settings import Settings
+
 
 @dataclass(frozen=True)
 class Message:
@@ -27,3 +30,17 @@ class Generator(Protocol):
     def stream(
         self, messages: Sequence[Message], *, json_schema: Mapping[str, object] | None, max_tokens: int
     ) -> Iterator[str]: ...
+
+
+def remote_model(settings: Settings) -> str:
+    """``settings.llm_model``, which the server backends (openai, ollama) need, or a BriefQAError.
+
+    >>> remote_model(Settings(generator="openai", llm_model="qwen"))
+    'qwen'
+    """
+    if not settings.llm_model:
+        raise BriefQAError(
+            f"BRIEFQA_LLM_MODEL is not set (needed by BRIEFQA_GENERATOR={settings.generator})",
+            "set BRIEFQA_LLM_MODEL to the server's model name",
+        )
+    return settings.llm_model

@@ -1,4 +1,5 @@
-"""Any LangChain chat model as a ``Generator``; ``build`` makes the OpenAI-compatible or Ollama one.
+"""Any LangChain chat model as a ``Generator``; ``build`` makes the Ollama one (the OpenAI-compatible
+backend is ``qa.generators.openai_compat``).
 
 >>> from langchain_core.language_models.fake_chat_models import FakeListChatModel
 >>> gen = LangChainGenerator(FakeListChatModel(responses=["no"]))
@@ -16,11 +17,10 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
-from pydantic import SecretStr
 
 from core.errors import BriefQAError
 from core.settings import Settings
-from qa.generators.base import Message
+from qa.generators.base import Message, remote_model
 
 _ROLES = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
 _START_IT = "start it or set BRIEFQA_GENERATOR=local"
@@ -69,21 +69,9 @@ def _is_unreachable(err: BaseException | None) -> bool:
 
 
 def build(settings: Settings) -> LangChainGenerator:
-    """ChatOpenAI (``generator="openai"``) or ChatOllama (``"ollama"``) for ``settings.llm_model``."""
-    if not settings.llm_model:
-        raise BriefQAError(
-            f"BRIEFQA_LLM_MODEL is not set (needed by BRIEFQA_GENERATOR={settings.generator})",
-            "set BRIEFQA_LLM_MODEL to the server's model name",
-        )
-    url = settings.llm_base_url or None
-    model: BaseChatModel
-    if settings.generator == "openai":
-        from langchain_openai import ChatOpenAI
-
-        key = SecretStr(settings.llm_api_key)
-        model = ChatOpenAI(base_url=url, model=settings.llm_model, api_key=key, temperature=0, timeout=60)
-        return LangChainGenerator(model, endpoint=url or "https://api.openai.com/v1", json_mode=True)
+    """ChatOllama for ``settings.llm_model`` at ``settings.llm_base_url`` (default: Ollama's own port)."""
     from langchain_ollama import ChatOllama
 
-    model = ChatOllama(model=settings.llm_model, base_url=url, temperature=0)
+    url = settings.llm_base_url or None
+    model = ChatOllama(model=remote_model(settings), base_url=url, temperature=0)
     return LangChainGenerator(model, endpoint=url or "http://127.0.0.1:11434", json_mode=True)
