@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/latency.py [--cold 3] [--save run.json] [--baseline before.json]
 
-Warm (one process): every question of ``eval/*.jsonl`` (follow-ups with their history) over the
+Warm (one process): every question of ``--sets`` (eval/seed_dev, news_dev; follow-ups with their history) over the
 bundled and eval briefings; time to the first answer text and to the whole answer, tokens the model
 evaluated (the user message; the fixed system prompt is reused from the KV cache) and generated, and
 each set's eval score. Cold: ``briefqa ask "Did Russia call Iran an ally?"`` in fresh processes
@@ -59,24 +59,45 @@ class Counting:
         self.calls.append((count(messages[-1].content), count("".join(out))))
 
 
-def warm(data: Path) -> dict[str, Any]:
-    """Every eval question once, in one process: latencies, tokens, scores per set."""
+class TimedScorer:
+    """Wraps the support judge's scorer: seconds and quotes judged per answer."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.spent, self.quotes = inner, 0.0, 0
+
+    def logprobs_many(self, prefix: str, items: Sequence[Any]) -> list[list[float]]:
+        t = time.perf_counter()
+        try:
+            return self.inner.logprobs_many(prefix, items)
+        finally:
+            self.spent += time.perf_counter() - t
+            self.quotes += len(items)
+
+
+def warm(data: Path, sets: Sequence[str] = ("seed_dev", "news_dev")) -> dict[str, Any]:
+    """Every question of ``sets`` once, in one process: latencies, tokens, scores per set (and the judge's share)."""
     settings = Settings(data_dir=data)
     ix = Indexer(settings)
     ix.add([ROOT / "briefings", ROOT / "eval" / "briefings"])
     assistant = Assistant(settings, store=ix.store, embedder=ix.embedder, bm25=ix.bm25)
     counting = Counting(assistant.generator)
     assistant.generator = counting
-    firsts, totals, scores = [], [], {}
-    for path in sorted((ROOT / "eval").glob("*.jsonl")):
+    judge = getattr(assistant, "verifier", None)
+    timed = TimedScorer(judge.judge.scorer) if judge else None
+    if judge:
+        judge.judge.scorer = timed
+    firsts, totals, scores, judged = [], [], {}, []
+    for path in [ROOT / "eval" / f"{name}.jsonl" for name in sets]:
         rows = []
         for item in load_items(path):
+            before = timed.spent if timed else 0.0
             t, first, final = time.perf_counter(), None, None
             for part in assistant.ask_stream(item.question, item.history):
                 if isinstance(part, str) and first is None:
                     first = time.perf_counter() - t
                 final = part
             totals.append(time.perf_counter() - t)
+            judged.append((timed.spent if timed else 0.0) - before)
             firsts.append(first if first is not None else totals[-1])
             rows.append(score(item, final, ix.store))  # type: ignore[arg-type]
         summary = EvalSummary(tuple(rows))
@@ -85,7 +106,9 @@ def warm(data: Path) -> dict[str, Any]:
     return {"first_text_p50_s": median(firsts), "answer_p50_s": median(totals), "answer_p95_s": _pct(totals, 0.95),
             "questions": len(totals), "model_calls": len(counting.calls),
             "evaluated_tokens_p50": median(evaluated) if evaluated else 0, "generated_tokens_p50": median(generated) if generated else 0,
-            "evaluated_tokens_sum": sum(evaluated), "generated_tokens_sum": sum(generated), **{f"eval {k}": v for k, v in scores.items()}}
+            "evaluated_tokens_sum": sum(evaluated), "generated_tokens_sum": sum(generated),
+            "judge_s_per_answer_p50": median(judged), "judge_s_sum": sum(judged), "quotes_judged": timed.quotes if timed else 0,
+            **{f"eval {k}": v for k, v in scores.items()}}
 
 
 def cold(data: Path, runs: int) -> dict[str, Any]:
@@ -168,12 +191,13 @@ def main() -> None:
     parser.add_argument("--cold", type=int, default=3, help="fresh processes for the cold row (0: skip)")
     parser.add_argument("--save", type=Path, help="write this run's figures as JSON")
     parser.add_argument("--baseline", type=Path, help="a saved run to print beside this one")
+    parser.add_argument("--sets", default="seed_dev,news_dev", help="eval sets over the bundled + eval briefings")
     parser.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.probe:
         return probe()
     with tempfile.TemporaryDirectory() as tmp:
-        run = {"cpu": _cpu_model(), **warm(Path(tmp))}
+        run = {"cpu": _cpu_model(), **warm(Path(tmp), args.sets.split(","))}
         if args.cold:
             run.update(cold(Path(tmp), args.cold))
     if args.save:
