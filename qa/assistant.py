@@ -19,6 +19,7 @@ from collections.abc import Generator as Gen, Iterator, Sequence
 
 from core.errors import BriefQAError
 from core.settings import Settings
+from index.filters import Filters
 from qa import compose, refusal
 from qa.chat import Turn, contextualize
 from qa.cite import cited_evidence, resolve
@@ -37,19 +38,19 @@ class Assistant:
     def __init__(self, settings: Settings, retriever: Retriever, generator: Generator | None) -> None:
         self.settings, self.retriever, self.generator = settings, retriever, generator
 
-    def ask(self, question: str, history: Sequence[Turn] | None = None) -> Answer:
+    def ask(self, question: str, history: Sequence[Turn] | None = None, *, filters: Filters | None = None) -> Answer:
         """The final ``Answer`` (see ``ask_stream`` for partial text)."""
         final = None
-        for item in self.ask_stream(question, history):
+        for item in self.ask_stream(question, history, filters=filters):
             final = item
         assert isinstance(final, Answer)
         return final
 
-    def ask_stream(self, question: str, history: Sequence[Turn] | None = None) -> Iterator[str | Answer]:
-        """Yield the answer text as it grows (``str``), then the final ``Answer``."""
+    def ask_stream(self, question: str, history: Sequence[Turn] | None = None, *, filters: Filters | None = None) -> Iterator[str | Answer]:
+        """Yield the answer text as it grows (``str``), then the final ``Answer``; ``filters``: only articles inside them."""
         t0 = time.perf_counter()
         standalone = contextualize(_checked(question), history)[:MAX_QUESTION_CHARS]
-        retrieval = self.retriever.retrieve(standalone)
+        retrieval = self.retriever.retrieve(standalone, filters)
         answers = compose.Answers(question.strip(), standalone if standalone != question.strip() else None, t0, time.perf_counter())
         evidence, min_score = retrieval.evidence, self.settings.min_evidence_score
         reason = refusal.before_model(standalone, _passages_text(retrieval), evidence, self._speakers(retrieval), min_score)
