@@ -155,8 +155,7 @@ class BriefingService:
 
     def briefings(self) -> list[StoredArticle]:
         """Stored articles, newest first (undated last), then by title."""
-        by_title = sorted(self._indexer.store.articles(), key=lambda e: e.article.title)
-        return sorted(by_title, key=lambda e: e.article.published or "", reverse=True)
+        return newest_first(self._indexer.store.articles())
 
     def article(self, article_id: str) -> Article | None:
         entry = self._indexer.store.get(article_id)
@@ -166,6 +165,12 @@ class BriefingService:
         """The outlets of the stored articles (one spelling per outlet, as filters match them), sorted."""
         return briefing_sources(self._indexer.store.articles())
 
+
+
+def newest_first(entries: Iterable[StoredArticle]) -> list[StoredArticle]:
+    """``entries`` newest first (undated last), then by title."""
+    by_title = sorted(entries, key=lambda e: e.article.title)
+    return sorted(by_title, key=lambda e: e.article.published or "", reverse=True)
 
 
 def briefing_sources(entries: Iterable[StoredArticle]) -> list[str]:
