@@ -26,7 +26,7 @@ from qa.cite import cited_evidence, resolve
 from qa.conflict import find_conflicts
 from qa.generators import Generator
 from qa.prompt import SCHEMA, build_messages, parse_draft, partial_answer
-from qa.records import Answer, Evidence
+from qa.records import Answer, Evidence, Reading
 from qa.retrieve import Retrieval, Retriever
 
 MAX_QUESTION_CHARS = 2000
@@ -46,12 +46,21 @@ class Assistant:
         assert isinstance(final, Answer)
         return final
 
-    def ask_stream(self, question: str, history: Sequence[Turn] | None = None, *, filters: Filters | None = None) -> Iterator[str | Answer]:
+    def ask_stream(
+        self, question: str, history: Sequence[Turn] | None = None, *, filters: Filters | None = None
+    ) -> Iterator[str | Answer]:
         """Yield the answer text as it grows (``str``), then the final ``Answer``; ``filters``: only articles inside them."""
+        return (item for item in self.events(question, history, filters=filters) if not isinstance(item, Reading))
+
+    def events(
+        self, question: str, history: Sequence[Turn] | None = None, *, filters: Filters | None = None
+    ) -> Iterator[Reading | str | Answer]:
+        """``ask_stream`` preceded by a ``Reading``: the briefings retrieved, before the model starts."""
         t0 = time.perf_counter()
         standalone = contextualize(_checked(question), history)[:MAX_QUESTION_CHARS]
         retrieval = self.retriever.retrieve(standalone, filters)
         answers = compose.Answers(question.strip(), standalone if standalone != question.strip() else None, t0, time.perf_counter())
+        yield Reading(standalone, tuple(dict.fromkeys(e.article for e in retrieval.evidence)), answers.t_retrieved - t0)
         evidence, min_score = retrieval.evidence, self.settings.min_evidence_score
         reason = refusal.before_model(standalone, _passages_text(retrieval), evidence, self._speakers(retrieval), min_score)
         if reason:

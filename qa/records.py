@@ -110,6 +110,16 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Reading:
+    """The briefings a question is answered from, known as soon as retrieval ends (before the model's first
+    token): ``Assistant.events`` yields it first, so a page can show what is being read while the answer streams."""
+
+    question: str  # the standalone question retrieved for
+    articles: tuple[Article, ...]  # the evidence's articles, best first
+    retrieve_s: float
+
+
+@dataclass(frozen=True)
 class Timings:
     retrieve_s: float
     generate_s: float

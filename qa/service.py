@@ -35,7 +35,7 @@ from index.store import Store, StoredArticle
 from qa.assistant import Assistant
 from qa.chat import Turn
 from qa.generators import Generator, make_generator
-from qa.records import Answer
+from qa.records import Answer, Reading
 from qa.retrieve import Retriever
 
 FROM_SETTINGS = object()  # sentinel: build the generator that settings name
@@ -111,11 +111,19 @@ class BriefingService:
         self.assistant = open_assistant(self.settings, store=ix.store, embedder=ix.embedder, bm25=lambda: ix.bm25, generator=generator)
         self._write_lock = threading.Lock()
 
-    def ask_stream(self, question: str, history: Sequence[Turn] | None = None, *, filters: Filters | None = None) -> Iterator[str | Answer]:
+    def ask_stream(
+        self, question: str, history: Sequence[Turn] | None = None, *, filters: Filters | None = None
+    ) -> Iterator[str | Answer]:
         return self.assistant.ask_stream(question, history, filters=filters)
 
     def ask(self, question: str, history: Sequence[Turn] | None = None, *, filters: Filters | None = None) -> Answer:
         return self.assistant.ask(question, history, filters=filters)
+
+    def events(
+        self, question: str, history: Sequence[Turn] | None = None, *, filters: Filters | None = None
+    ) -> Iterator[Reading | str | Answer]:
+        """The briefings being read (``Reading``), then the answer text as it grows, then the ``Answer``."""
+        return self.assistant.events(question, history, filters=filters)
 
     def add(self, paths: Iterable[str | Path], on_progress: Progress | None = None) -> list[FileResult]:
         """Index files; one result per file. Answers see the new briefings immediately."""

@@ -167,3 +167,12 @@ def test_quotes_say_how_the_speaker_is_given_and_the_outlet_speaks_for_the_artic
     assert json.loads(json.dumps(answer_json(answer)))["citations"][0]["speech"] in ("direct", "reported", None)
     own = replace(ryabkov, speaker=None, role=None, speech=None, source="Al-Monitor")
     assert own.attribution == "Al-Monitor (article text)"
+
+
+def test_events_yield_the_briefings_read_before_any_text(indexed) -> None:
+    """``events`` starts with a ``Reading`` (the evidence's articles), then the same items as ``ask_stream``."""
+    from qa.records import Reading
+    items = list(assistant(indexed, [draft("Russia's Deputy Foreign Minister [S1].")]).events("Who is Sergei Ryabkov?"))
+    first = items[0]
+    assert isinstance(first, Reading) and first.articles and first.retrieve_s >= 0
+    assert not any(isinstance(i, Reading) for i in items[1:]) and isinstance(items[-1], Answer)
