@@ -39,19 +39,23 @@ INSTRUCTIONS = (
 def build_server(assistant: Assistant, briefings: Callable[[], Sequence[StoredArticle]]) -> MCPServer:
     """An ``MCPServer`` whose tools answer with ``assistant`` and list ``briefings()``."""
     from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver.exceptions import ToolError
 
     from index.filters import Filters
     from qa.export import briefing_json
     from qa.records import answer_json
     from qa.service import briefing_sources
 
-    server = MCPServer("briefing-qa", instructions=INSTRUCTIONS)
+    server = MCPServer("briefing-qa", instructions=INSTRUCTIONS, log_level="WARNING")
 
     @server.tool()
     def ask(question: str, since: str | None = None, until: str | None = None, sources: list[str] | None = None) -> dict[str, Any]:
         """Answer a question from the news briefings with verified verbatim quotes (the JSON of `briefqa ask --json`).
         since / until: YYYY-MM-DD bounds on the published date; sources: outlet names to answer from."""
-        return answer_json(assistant.ask(question, filters=Filters.parse(since, until, sources or ())))
+        try:
+            return answer_json(assistant.ask(question, filters=Filters.parse(since, until, sources or ())))
+        except BriefQAError as err:  # the tool's error text: one line, no traceback in the server's log either
+            raise ToolError(str(err)) from None
 
     @server.tool()
     def list_briefings() -> dict[str, Any]:
