@@ -23,7 +23,8 @@ from index.store import StoredArticle
 def article_line(entry: StoredArticle) -> str:
     """One article as a JSONL line (no trailing newline)."""
     a = entry.article
-    return json.dumps({"title": a.title, "text": a.text, "source": a.source, "url": a.url, "published": a.published}, ensure_ascii=False)
+    row = {"title": a.title, "text": a.text, "source": a.source, "url": a.url, "published": a.published}
+    return json.dumps(row, ensure_ascii=False)
 
 
 def write_jsonl(entries: Iterable[StoredArticle], path: Path) -> int:
@@ -36,5 +37,6 @@ def write_jsonl(entries: Iterable[StoredArticle], path: Path) -> int:
         os.replace(tmp, path)
     except OSError as err:
         tmp.unlink(missing_ok=True)
-        raise BriefQAError(f"cannot write {path}: {err.strerror or err}", "give a writable path, e.g. briefqa index export ./briefings.jsonl") from None
+        fix = "give a writable path, e.g. briefqa index export ./briefings.jsonl"
+        raise BriefQAError(f"cannot write {path}: {err.strerror or err}", fix) from None
     return len(ordered)

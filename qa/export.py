@@ -22,7 +22,9 @@ import re
 from index.store import StoredArticle
 from qa.records import Answer, Citation
 
-VERDICT_LABELS = {"supported": "Supported", "contradicted": "Contradicted", "mixed": "Both sides", "not_found": "Not in the briefings"}
+VERDICT_LABELS = {
+    "supported": "Supported", "contradicted": "Contradicted", "mixed": "Both sides", "not_found": "Not in the briefings"
+}
 _MARKER = re.compile(r"\[(\d+)\]")
 _SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
 
@@ -64,4 +66,6 @@ def briefing_json(entry: StoredArticle) -> dict[str, object]:
     'Reuters'
     """
     a = entry.article
-    return {"id": a.id, "title": a.title, "source": a.source, "published": a.published, "url": a.url, "path": a.path, "chunks": entry.chunks}
+    return {
+        "id": a.id, "title": a.title, "source": a.source, "published": a.published, "url": a.url, "path": a.path, "chunks": entry.chunks
+    }

@@ -137,9 +137,9 @@ def ask(
     question: Annotated[str, typer.Argument(help="The question.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON object (same as --format json).")] = False,
     fmt: Annotated[Format, typer.Option("--format", help="text (streamed), json (one object), markdown (footnoted quotes).")] = Format.text,
-    since: Annotated[Optional[str], typer.Option(help="Only articles published on or after this date (YYYY-MM-DD); undated ones are left out.")] = None,
-    until: Annotated[Optional[str], typer.Option(help="Only articles published on or before this date (YYYY-MM-DD); undated ones are left out.")] = None,
-    source: Annotated[Optional[list[str]], typer.Option("--source", help="Only this outlet (exact name, any case; repeat for several).")] = None,
+    since: Annotated[Optional[str], typer.Option(help="Only articles published on or after YYYY-MM-DD (undated ones left out).")] = None,
+    until: Annotated[Optional[str], typer.Option(help="Only articles published on or before YYYY-MM-DD (undated ones left out).")] = None,
+    source: Annotated[Optional[list[str]], typer.Option("--source", help="Only this outlet (exact name, any case; repeatable).")] = None,
     data_dir: DataDir = None,
     generator: Generator = None,
 ) -> None:
@@ -221,11 +221,12 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind; any other than loopback (e.g. 0.0.0.0) needs --auth (the page only).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port of the page, or of the MCP server with --mcp.")] = 7860,
     auth: Annotated[Optional[str], typer.Option(help="user:password for the page (env BRIEFQA_AUTH, which ps cannot show).")] = None,
-    mcp: Annotated[bool, typer.Option("--mcp", help="Serve the MCP tools ask and list_briefings at http://HOST:PORT/mcp instead of the page.")] = False,
+    mcp: Annotated[bool, typer.Option("--mcp", help="Serve the MCP tools ask, list_briefings at http://HOST:PORT/mcp, not the page.")] = False,
     data_dir: DataDir = None,
     generator: Generator = None,
 ) -> None:
-    """Open the chat page: streamed answers, clickable quotes, briefing upload (or, with --mcp, the MCP tools). Blocks until Ctrl+C."""
+    """Open the chat page: streamed answers, clickable quotes, briefing upload (with --mcp: the MCP tools instead).
+    Blocks until Ctrl+C."""
     settings = _settings(data_dir, generator, auth)
     if mcp:
         from qa.service import newest_first

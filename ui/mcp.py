@@ -49,7 +49,9 @@ def build_server(assistant: Assistant, briefings: Callable[[], Sequence[StoredAr
     server = MCPServer("briefing-qa", instructions=INSTRUCTIONS, log_level="WARNING")
 
     @server.tool()
-    def ask(question: str, since: str | None = None, until: str | None = None, sources: list[str] | None = None) -> dict[str, Any]:
+    def ask(
+        question: str, since: str | None = None, until: str | None = None, sources: list[str] | None = None
+    ) -> dict[str, Any]:
         """Answer a question from the news briefings with verified verbatim quotes (the JSON of `briefqa ask --json`).
         since / until: YYYY-MM-DD bounds on the published date; sources: outlet names to answer from."""
         try:
@@ -72,7 +74,8 @@ def check_host(host: str) -> None:
     >>> check_host("127.0.0.1")
     """
     if host not in LOOPBACK:
-        raise BriefQAError(f"the MCP server would listen on {host}, but it has no authentication", "serve it on 127.0.0.1 (the default)")
+        cause = f"the MCP server would listen on {host}, but it has no authentication"
+        raise BriefQAError(cause, "serve it on 127.0.0.1 (the default)")
 
 
 def app(assistant: Assistant, briefings: Callable[[], Sequence[StoredArticle]], host: str = "127.0.0.1") -> Starlette:
