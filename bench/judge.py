@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from qa.refusal import missing_terms  # noqa: E402
 from qa.judge import (  # noqa: E402
-    LABELS, PREFIX, SIDES, Calibration, Judge, LlamaLabelScorer, _claim_side, features, fit_calibration, fit_weights,
+    CALIBRATION, LABELS, PREFIX, SIDES, Calibration, Judge, _claim_side, features, fit_calibration, fit_weights, task_text,
 )
 from qa.stance import is_yes_no, stance_of  # noqa: E402
 
@@ -51,13 +51,12 @@ def rules(t: dict) -> tuple[str, str | None]:
     return ("unrelated" if missing_terms(q, quote) else "supports"), None
 
 
-def load_model(n_ctx: int = 1024):  # noqa: ANN201
-    import llama_cpp
-
+def load_engine():  # noqa: ANN201
+    """The local model in this process (no worker): the judge's scorer."""
     from core.settings import Settings
-    from qa.model_files import local_model_path
+    from qa.generators.llama_cpp import local_engine
 
-    return llama_cpp.Llama(model_path=str(local_model_path(Settings())), n_ctx=n_ctx, n_threads=2, n_batch=512, verbose=False)
+    return local_engine(Settings())
 
 
 def score(triples: list[dict], cache_path: Path, judge_factory) -> tuple[dict[str, dict], float]:  # noqa: ANN001
@@ -150,14 +149,14 @@ def main() -> int:
     test = [t for t in triples if t["split"] == "test"]
     if args.limit:
         calib, test = calib[: args.limit], test[: args.limit]
-    digest = hashlib.sha1((PREFIX + inspect.getsource(Judge.raw)).encode()).hexdigest()[:10]
+    digest = hashlib.sha1((PREFIX + inspect.getsource(task_text)).encode()).hexdigest()[:10]
     cache = args.cache or Path(f"/tmp/briefqa-judge-{digest}.json")
-    llama = []
+    engine = []
 
     def factory() -> Judge:
-        if not llama:
-            llama.append(load_model())
-        return Judge(LlamaLabelScorer(llama[0]))
+        if not engine:
+            engine.append(load_engine())
+        return Judge(engine[0])
 
     raw, ms_calib = score(calib, cache, factory)
     vet = not args.no_vetoes
@@ -168,7 +167,7 @@ def main() -> int:
         choices[mode] = max(cv, key=lambda l2: (cv[l2], l2))
         print(f"  {mode}: 5-fold CV label accuracy on calib by l2: " + ", ".join(f"{k}: {100 * v:.1f}%" for k, v in cv.items()))
     cals = {"bias": fit(calib, raw, "bias"), **{m: fit(calib, raw, m, choices[m]) for m in choices}}
-    out = ROOT / "eval" / "support" / "calibration.json"
+    out = CALIBRATION
     out.write_text(json.dumps({"prompt": digest, "l2": choices["lr"], **dataclasses.asdict(cals["lr"])}, indent=1) + "\n")
     print(f"  lr calibration (l2={choices['lr']}) written to {out.relative_to(ROOT)}")
     if args.split == "calib":

@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     n_ctx: int = Field(4096, description="context window of the local model, in tokens")
     max_answer_tokens: int = Field(220, description="tokens the model may write per answer")
     draft_tokens: int = Field(0, description="prompt-lookup speculative decoding: tokens drafted per step from the prompt (0: off)")
+    judge: bool = Field(True, description="the support judge reads every shown quote against its claim (local model only); "
+                        "false: rules only, no claim is cut")
 
     # reliability and exposure (docs/reliability.md)
     max_file_mb: float = Field(10.0, description="a larger input file is rejected, not indexed")

@@ -1,8 +1,9 @@
-"""The path of a question, top to bottom: retrieve → decide → generate → cite → verify → compose.
+"""The path of a question, top to bottom: retrieve → decide → generate → cite → judge → compose.
 
 Each step is one call into its own module: ``qa.retrieve`` (evidence sentences), ``qa.refusal``
 (refuse before or after the model), the generator (a JSON draft citing ``[S#]`` ids, streamed),
-``qa.cite`` (ids → verbatim spans), ``qa.conflict`` (copies that disagree) and ``qa.compose`` (the
+``qa.cite`` (ids → verbatim spans), ``qa.verify`` (the support judge reads each quote against its claim),
+``qa.conflict`` (copies that disagree) and ``qa.compose`` (the
 wording). The app is built by ``qa.service``; ``ask`` and ``ask_stream`` live there too.
 
 Example (needs an index and the local model; see tests/test_real_models.py)::
@@ -15,6 +16,7 @@ Example (needs an index and the local model; see tests/test_real_models.py)::
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from collections.abc import Generator as Gen, Iterator, Sequence
 
 from core.errors import BriefQAError
@@ -28,6 +30,7 @@ from qa.generators import Generator
 from qa.prompt import SCHEMA, build_messages, parse_draft, partial_answer
 from qa.records import Answer, Evidence, Reading
 from qa.retrieve import Retrieval, Retriever
+from qa.verify import Checked, Verifier
 
 MAX_QUESTION_CHARS = 2000
 
@@ -35,8 +38,8 @@ MAX_QUESTION_CHARS = 2000
 class Assistant:
     """Answers questions over one index with ``retriever`` and ``generator`` (None: extractive answers)."""
 
-    def __init__(self, settings: Settings, retriever: Retriever, generator: Generator | None) -> None:
-        self.settings, self.retriever, self.generator = settings, retriever, generator
+    def __init__(self, settings: Settings, retriever: Retriever, generator: Generator | None, verifier: Verifier | None = None) -> None:
+        self.settings, self.retriever, self.generator, self.verifier = settings, retriever, generator, verifier
 
     def ask(self, question: str, history: Sequence[Turn] | None = None, *, filters: Filters | None = None) -> Answer:
         """The final ``Answer`` (see ``ask_stream`` for partial text)."""
@@ -80,8 +83,16 @@ class Assistant:
         if reason:
             yield answers.refusal(reason, evidence, resolved.notes)
             return
+        checked = self.verifier.check(standalone, resolved, evidence) if self.verifier else Checked(resolved)
+        if checked.refusal:
+            yield answers.refusal(checked.refusal, evidence, resolved.notes, checked.unsupported)
+            return
+        resolved = checked.resolved
         conflicts = find_conflicts(cited_evidence(resolved.citations, evidence), evidence, min_score)
-        yield answers.composed(standalone, resolved, evidence, conflicts)
+        answer = answers.composed(standalone, resolved, evidence, conflicts, judged=self.verifier is not None)
+        if self.verifier:
+            answer = replace(answer, citations=self.verifier.attach(standalone, answer.citations), unsupported=checked.unsupported)
+        yield answer
 
     def _draft(self, question: str, evidence: Sequence[Evidence]) -> Gen[str, None, str]:
         """Stream the model's JSON draft, yielding its answer text with checked markers as it grows; return the raw reply."""

@@ -29,20 +29,26 @@ class Answers:
         now = time.perf_counter()
         return Timings(round(self.t_retrieved - self.t0, 4), round(now - self.t_retrieved, 4), round(now - self.t0, 4))
 
-    def refusal(self, reason: str, evidence: Sequence[Evidence], notes: Sequence[str] = ()) -> Answer:
+    def refusal(self, reason: str, evidence: Sequence[Evidence], notes: Sequence[str] = (), unsupported: Sequence[str] = ()) -> Answer:
         best = closest(evidence)[:3]
         related = tuple(make_citation(i, ev) for i, ev in enumerate(best, start=1))
-        return Answer(self.question, f"{NOT_FOUND} {reason}", (), "not_found", True, self.timings(), related, self.standalone, tuple(notes))
+        return Answer(self.question, f"{NOT_FOUND} {reason}", (), "not_found", True, self.timings(), related, self.standalone,
+                      tuple(notes), tuple(unsupported))
 
     def answer(self, question: str, resolved: Resolved) -> Answer:
         cites = tuple(c for c in resolved.citations if c.verified)
         verdict = verdict_of(question, [c.stance for c in cites])
         return Answer(self.question, resolved.text, cites, verdict, False, self.timings(), (), self.standalone, resolved.notes)
 
-    def composed(self, question: str, resolved: Resolved, evidence: Sequence[Evidence], conflicts: Sequence[Conflict]) -> Answer:
+    def composed(self, question: str, resolved: Resolved, evidence: Sequence[Evidence], conflicts: Sequence[Conflict], *,
+                 judged: bool = False) -> Answer:
         """The answer from checked citations: both sides of a yes/no question (or the closest passage of another
-        question), led by the values that copies state differently; a conflict makes the verdict "mixed"."""
-        resolved = both_sides(question, resolved, evidence) if is_yes_no(question) else with_closest(resolved, evidence)
+        question), led by the values that copies state differently; a conflict makes the verdict "mixed".
+        ``judged``: the citations' stances come from the support judge (``qa.verify``) and are kept."""
+        if is_yes_no(question):
+            resolved = grouped(question, resolved) if judged else both_sides(question, resolved, evidence)
+        else:
+            resolved = with_closest(resolved, evidence, add=not judged)
         answer = self.answer(question, with_conflicts(resolved, conflicts))
         return replace(answer, verdict="mixed") if conflicts else answer
 
@@ -69,7 +75,14 @@ def both_sides(question: str, resolved: Resolved, evidence: Sequence[Evidence]) 
             if (ev.article.id, ev.sentence.start) not in cited and stance_of(question, ev.text) == wanted:
                 cites.append(make_citation(len(cites) + 1, ev, stance=wanted))
                 break
-    if not sides:  # no quote takes a side: keep the model's wording
+    return grouped(question, Resolved(resolved.text, tuple(cites), resolved.notes))
+
+
+def grouped(question: str, resolved: Resolved) -> Resolved:
+    """The answer to a yes/no question from quotes whose stances are already judged: grouped by side and
+    speaker (the model's wording is kept when no quote takes a side)."""
+    cites = [c for c in resolved.citations if c.verified]
+    if not {c.stance for c in cites} - {"neutral"}:
         return Resolved(resolved.text, tuple(cites), resolved.notes)
     order = {"yes": 0, "no": 1, "neutral": 2}
     cites = [replace(c, n=i) for i, c in enumerate(sorted(cites, key=lambda c: order[c.stance]), start=1)]
@@ -101,10 +114,11 @@ CLOSEST_MARGIN = 0.08
 _CLAIMS_DISAGREEMENT = re.compile(r"^(?:the\s+)?sources\s+(?:disagree|contradict each other)\s*[:;,.]?\s*", re.I)
 
 
-def with_closest(resolved: Resolved, evidence: Sequence[Evidence]) -> Resolved:
+def with_closest(resolved: Resolved, evidence: Sequence[Evidence], *, add: bool = True) -> Resolved:
     """For a wh-question: if the best-scoring evidence sentence beats every cited one by a clear
-    margin, show it too (the small model sometimes answers from a weaker sentence); and drop a
-    "sources disagree" lead when fewer than two sentences are cited."""
+    margin, show it too (the small model sometimes answers from a weaker sentence; not when ``add`` is
+    false: the support judge has checked the claims); and drop a "sources disagree" lead when fewer
+    than two sentences are cited."""
     cites = list(resolved.citations)
     text = resolved.text
     if len({(c.article_id, c.start) for c in cites}) < 2:
@@ -112,7 +126,7 @@ def with_closest(resolved: Resolved, evidence: Sequence[Evidence]) -> Resolved:
         text = text[:1].upper() + text[1:]
     cited = [e.cosine for e in evidence if any(within(c, e) for c in cites)]
     best = max(evidence, key=lambda e: e.cosine, default=None)
-    if best is not None and cited and best.cosine - max(cited) >= CLOSEST_MARGIN:
+    if add and best is not None and cited and best.cosine - max(cited) >= CLOSEST_MARGIN:
         extra = make_citation(len(cites) + 1, best)
         cites.append(extra)
         text += f" Closest passage: {best.speaker or _outlet(extra)} [{extra.n}]."
@@ -121,9 +135,10 @@ def with_closest(resolved: Resolved, evidence: Sequence[Evidence]) -> Resolved:
 
 def side_by_side(question: str, cites: Sequence[Citation]) -> str:
     """"The briefings disagree. Yes: Levan Dzhagaryan (ambassador to Tehran) [3]. No: …"."""
+    verdict = verdict_of(question, [c.stance for c in cites])
     lead = {"mixed": "The briefings disagree.", "contradicted": "No, according to the briefings.",
-            "supported": "Yes, according to the briefings."}[verdict_of(question, [c.stance for c in cites])]
-    parts = [lead]
+            "supported": "Yes, according to the briefings."}[verdict]
+    parts = [lead, latest(cites)] if verdict == "mixed" and latest(cites) else [lead]
     for stance, label in (("yes", "Yes"), ("no", "No"), ("neutral", "See also")):
         speakers: dict[str, list[int]] = {}
         for c in cites:
@@ -133,6 +148,25 @@ def side_by_side(question: str, cites: Sequence[Citation]) -> str:
         if speakers:
             parts.append(f"{label}: " + "; ".join(f"{who} {''.join(f'[{n}]' for n in ns)}" for who, ns in speakers.items()) + ".")
     return " ".join(parts)
+
+
+def latest(cites: Sequence[Citation]) -> str:
+    """When the sides come from briefings of different dates, which is the most recent and what it revises:
+    "The latest briefing (2026-04-15) says no [3]; it replaces the statements of 2026-03-03 [1]." ("" if none)."""
+    dated = [c for c in cites if c.published and c.stance != "neutral"]
+    if len({c.stance for c in dated}) < 2:
+        return ""
+    newest = max(c.published for c in dated if c.published)
+    now = [c for c in dated if c.published == newest]
+    if len({c.stance for c in now}) != 1:
+        return ""
+    side = now[0].stance
+    older = [c for c in dated if c.stance != side and c.published and c.published < newest]
+    if not older:
+        return ""
+    dates = sorted({c.published for c in older if c.published})
+    return (f"The latest briefing ({newest}) says {side} {''.join(f'[{c.n}]' for c in now)}; it replaces the "
+            f"statement{'s' if len(older) > 1 else ''} of {', '.join(dates)} {''.join(f'[{c.n}]' for c in older)}.")
 
 
 def _outlet(c: Citation) -> str:

@@ -5,6 +5,7 @@ cache kept), then the question, the claim and the quote, and the label read from
 log-probabilities of a few candidate strings, in one forward pass over the variable part. Code signals
 are inputs and vetoes: a number of the question or of the claim that the quote never states rules out
 "supports" (and "yes"). A calibration fitted on the calib split of ``eval/support`` by ``bench/judge.py``
+(``qa/judge_calibration.json``)
 (per-label biases, or a linear layer over the log-probabilities and code signals; ``load_calibration``)
 turns the log-probabilities into the decision.
 
@@ -15,9 +16,8 @@ turns the log-probabilities into the decision.
 
 Example (needs the local model; one judgement ≈ one forward pass over ~80 tokens)::
 
-    from llama_cpp import Llama
-    llama = Llama(model_path=path, n_ctx=1024, n_threads=2, verbose=False)
-    judge = Judge(LlamaLabelScorer(llama), load_calibration("eval/support/calibration.json"))
+    engine = qa.generators.llama_cpp.local_engine(Settings())      # or the app's WorkerGenerator
+    judge = Judge(engine, load_calibration())
     j = judge.judge("Did Russia call Iran an ally?", "", "Ryabkov has said Russia and Iran are not allies in Syria.")
     j.side, j.label          # ('no', 'contradicts')
 
@@ -71,47 +71,12 @@ class Calibration:
 
 
 class LabelScorer(Protocol):
-    """Scores candidate labels as the next token after ``prefix + text``."""
-    def logprobs(self, prefix: str, text: str, labels: Sequence[str]) -> list[float]:
-        """Log-probs (whole vocabulary) of each label's first token after ``prefix + text`` (prefix: cacheable)."""
+    """Scores candidate labels as the next token after ``prefix + text`` (the local engine,
+    ``qa.generators.llama_cpp.LlamaCppGenerator``, and its worker, ``WorkerGenerator``, have it)."""
+    def logprobs_many(self, prefix: str, items: Sequence[tuple[str, Sequence[str]]]) -> list[list[float]]:
+        """For each ``(text, labels)``: log-probs (whole vocabulary) of each label's first token after
+        ``prefix + text``; ``prefix`` is fixed and cacheable."""
         ...
-
-
-class LlamaLabelScorer:
-    """``LabelScorer`` over a ``llama_cpp.Llama``: the prefix is evaluated once and kept in the KV cache,
-    each call evaluates only the text after it (``logits_all=False`` is enough: one position is read)."""
-
-    def __init__(self, llama: Any) -> None:
-        self.llama = llama
-        self._prefix: tuple[str, list[int]] | None = None
-        self._first: dict[tuple[str, ...], list[int]] = {}
-
-    def logprobs(self, prefix: str, text: str, labels: Sequence[str]) -> list[float]:
-        llm = self.llama
-        ptoks = self._prefix_tokens(prefix)
-        if llm.n_tokens < len(ptoks) or list(llm.input_ids[: len(ptoks)]) != ptoks:
-            llm.reset()
-            llm.eval(ptoks)
-        llm.n_tokens = len(ptoks)  # drop whatever followed the prefix; eval() clears that part of the KV cache
-        llm.eval(llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
-        logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).astype(np.float64)
-        lse = float(np.logaddexp.reduce(logits))
-        return [float(logits[i] - lse) for i in self.first_tokens(labels)]
-
-    def first_tokens(self, labels: Sequence[str]) -> list[int]:
-        """The first token of each label; they must differ, or one forward pass cannot tell them apart."""
-        key = tuple(labels)
-        if key not in self._first:
-            ids = [self.llama.tokenize(label.encode("utf-8"), add_bos=False, special=False)[0] for label in labels]
-            if len(set(ids)) != len(ids):
-                raise ValueError(f"labels {labels} share a first token: {ids}")
-            self._first[key] = ids
-        return self._first[key]
-
-    def _prefix_tokens(self, prefix: str) -> list[int]:
-        if self._prefix is None or self._prefix[0] != prefix:
-            self._prefix = (prefix, self.llama.tokenize(prefix.encode("utf-8"), add_bos=False, special=True))
-        return self._prefix[1]
 
 
 _SYSTEM = "<|im_start|>system\n{}<|im_end|>\n<|im_start|>user\n"
@@ -157,8 +122,16 @@ _SIDE_RULES = (
 PREFIX = _SYSTEM.format("You check news quotes. There are two tasks.\n\n" + _SUPPORT_RULES + "\n" + _SIDE_RULES)
 
 
+def task_text(question: str, claim: str, quote: str, speaker: str | None = None) -> str:
+    """The variable part of one judgement, after ``PREFIX``: task B (side) for yes/no questions, else task A."""
+    who = f"\nSpeaker: {speaker}" if speaker else ""
+    if is_yes_no(question):
+        return _TURN.format(f"Task B.\nQuestion: {question}\nQuote: {quote}{who}")
+    return _TURN.format(f"Task A.\nQuestion: {question}\nAnswer: {claim or '(see the question)'}\nQuote: {quote}{who}")
+
+
 class Judge:
-    """Judges one quote at a time (a few per answer), reusing the scorer's cached prefixes."""
+    """Judges the quotes an answer shows (a few per answer) in one batch, reusing the scorer's cached prefix."""
 
     def __init__(self, scorer: LabelScorer, calibration: Calibration | None = None, *, vetoes: bool = True) -> None:
         self.scorer = scorer
@@ -167,20 +140,22 @@ class Judge:
 
     def raw(self, question: str, claim: str, quote: str, speaker: str | None = None) -> dict[str, float]:
         """The uncalibrated log-probabilities of the task's labels (sides for yes/no questions)."""
-        who = f"\nSpeaker: {speaker}" if speaker else ""
-        if is_yes_no(question):
-            text = _TURN.format(f"Task B.\nQuestion: {question}\nQuote: {quote}{who}")
-            return dict(zip(SIDES, self.scorer.logprobs(PREFIX, text, [f" {s}" for s in SIDES])))
-        text = _TURN.format(f"Task A.\nQuestion: {question}\nAnswer: {claim or '(see the question)'}\nQuote: {quote}{who}")
-        return dict(zip(LABELS, self.scorer.logprobs(PREFIX, text, [f" {s}" for s in LABELS])))
+        return self.raw_many(question, [(claim, quote, speaker)])[0]
+
+    def raw_many(self, question: str, shown: Sequence[tuple[str, str, str | None]]) -> list[dict[str, float]]:
+        """``raw`` for each ``(claim, quote, speaker)``, in one call to the scorer."""
+        names = SIDES if is_yes_no(question) else LABELS
+        items = [(task_text(question, claim, quote, speaker), [f" {n}" for n in names]) for claim, quote, speaker in shown]
+        return [dict(zip(names, row)) for row in self.scorer.logprobs_many(PREFIX, items)] if items else []
 
     def judge(self, question: str, claim: str, quote: str, speaker: str | None = None) -> Judgement:
         """The judgement of one quote shown for ``claim`` (an answer sentence; "" for a bare yes/no)."""
-        return self.decide(question, claim, quote, self.raw(question, claim, quote, speaker))
+        return self.judge_all(question, [(claim, quote, speaker)])[0]
 
-    def judge_all(self, question: str, shown: Sequence[tuple[str, str]]) -> list[Judgement]:
-        """Judge each shown ``(claim, quote)`` pair; the fixed prefix is evaluated at most once."""
-        return [self.judge(question, claim, quote) for claim, quote in shown]
+    def judge_all(self, question: str, shown: Sequence[tuple[str, str, str | None]]) -> list[Judgement]:
+        """Judge each shown ``(claim, quote, speaker)`` in one batch over the cached prefix."""
+        raws = self.raw_many(question, shown)
+        return [self.decide(question, claim, quote, raw) for (claim, quote, _), raw in zip(shown, raws)]
 
     def decide(self, question: str, claim: str, quote: str, raw: Mapping[str, float]) -> Judgement:
         """Calibrate, veto and pick the label from ``raw`` log-probabilities (no model call)."""
@@ -211,8 +186,11 @@ def veto_reasons(question: str, claim: str, quote: str) -> list[str]:
 DEFAULT_CALIBRATION = Calibration()  # the model's raw argmax; pass load_calibration(...) for the fitted one
 
 
-def load_calibration(path: str | Path) -> Calibration:
-    """A calibration written by ``bench/judge.py`` (``eval/support/calibration.json``, ``dataclasses.asdict``)."""
+CALIBRATION = Path(__file__).with_name("judge_calibration.json")
+
+
+def load_calibration(path: str | Path = CALIBRATION) -> Calibration:
+    """A calibration written by ``bench/judge.py`` (``qa/judge_calibration.json``, ``dataclasses.asdict``)."""
     d = json.loads(Path(path).read_text(encoding="utf-8"))
     rows = {k: tuple(tuple(r) for r in d[k]) if d.get(k) else None for k in ("support_weights", "side_weights")}
     return Calibration(d.get("support", {}), d.get("side", {}), rows["support_weights"], rows["side_weights"])

@@ -35,8 +35,10 @@ from index.store import Store, StoredArticle
 from qa.assistant import Assistant
 from qa.chat import Turn
 from qa.generators import Generator, make_generator
+from qa.judge import Judge, load_calibration
 from qa.records import Answer, Reading
 from qa.retrieve import Retriever
+from qa.verify import Verifier
 
 FROM_SETTINGS = object()  # sentinel: build the generator that settings name
 
@@ -70,7 +72,14 @@ def open_assistant(
     store = store or open_store(s, embedder, create=False)
     bm25 = bm25 or load_bm25(s, store)
     retriever = Retriever(store, embedder, bm25, top_chunks=s.top_chunks, per_article=s.max_chunks_per_article, evidence=s.evidence_sentences)
-    return Assistant(s, retriever, generator)  # type: ignore[arg-type]
+    return Assistant(s, retriever, generator, make_verifier(s, generator))  # type: ignore[arg-type]
+
+
+def make_verifier(settings: Settings, generator: object) -> Verifier | None:
+    """The support judge over ``generator`` when it can score labels (the local model) and ``settings.judge``."""
+    if not settings.judge or not hasattr(generator, "logprobs_many"):
+        return None
+    return Verifier(Judge(generator, load_calibration()))  # type: ignore[arg-type]
 
 
 _assistants: dict[str, Assistant] = {}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from core.settings import Settings
 from qa.generators.base import Message
@@ -40,6 +40,26 @@ class ScriptedGenerator:
         return iter([text[i : i + step] for i in range(0, len(text), step)])
 
 
+class JudgingGenerator(ScriptedGenerator):
+    """A ``ScriptedGenerator`` that also scores labels (``qa.judge.LabelScorer``), so the app gives it a support
+    judge: ``rule(quote, claim)`` names the label or side to favour for each judged quote (log-prob -0.1, others -6)."""
+
+    def __init__(self, outputs: Sequence[str], rule: Callable[[str, str], str]) -> None:
+        super().__init__(outputs)
+        self.rule = rule
+        self.judged: list[tuple[str, str]] = []  # (claim, quote) per judgement
+
+    def logprobs_many(self, prefix: str, items: Sequence[tuple[str, Sequence[str]]]) -> list[list[float]]:
+        out = []
+        for text, labels in items:
+            quote = text.split("\nQuote: ", 1)[1].split("<|im_end|>", 1)[0].split("\nSpeaker: ", 1)[0]
+            claim = text.split("\nAnswer: ", 1)[1].split("\nQuote: ", 1)[0] if "\nAnswer: " in text else ""
+            self.judged.append((claim, quote))
+            favour = self.rule(quote, claim)
+            out.append([-0.1 if label.strip() == favour else -6.0 for label in labels])
+        return out
+
+
 class Echo:
     """Streams the last message back in three pieces; ``delay`` seconds before each piece."""
 
@@ -55,6 +75,10 @@ class Echo:
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())
+
+    def logprobs_many(self, prefix: str, items: Sequence[tuple[str, Sequence[str]]]) -> list[list[float]]:
+        """-(length of prefix + text) for the first label, -1000 for the others: enough to see the round trip."""
+        return [[-float(len(prefix + text))] + [-1000.0] * (len(labels) - 1) for text, labels in items]
 
 
 def echo_engine(settings: Settings) -> Echo:

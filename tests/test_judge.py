@@ -1,5 +1,5 @@
-"""qa.judge: the scorer protocol, the KV-cache reuse of LlamaLabelScorer, calibration and vetoes (fast, with
-fakes), plus one slow test with the real local model on clear cases of the calib split."""
+"""qa.judge: the scorer protocol, the local engine's prefix reuse (``LlamaCppGenerator.logprobs_many``),
+calibration and vetoes (fast, with fakes), plus one slow test with the real local model on clear calib cases."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from qa.judge import (
-    LABELS, PREFIX, SIDES, Calibration, Judge, LabelScorer, LlamaLabelScorer, features, fit_calibration, fit_weights,
+    LABELS, PREFIX, SIDES, Calibration, Judge, LabelScorer, features, fit_calibration, fit_weights,
     load_calibration,
 )
 
@@ -27,9 +27,9 @@ class FakeScorer:
         self.values = values
         self.calls: list[tuple[str, str, tuple[str, ...]]] = []
 
-    def logprobs(self, prefix: str, text: str, labels: Sequence[str]) -> list[float]:
-        self.calls.append((prefix, text, tuple(labels)))
-        return [self.values[label.strip()] for label in labels]
+    def logprobs_many(self, prefix: str, items: Sequence[tuple[str, Sequence[str]]]) -> list[list[float]]:
+        self.calls.extend((prefix, text, tuple(labels)) for text, labels in items)
+        return [[self.values[label.strip()] for label in labels] for _, labels in items]
 
 
 def _fake(**values: float) -> FakeScorer:
@@ -148,36 +148,66 @@ class _FakeLlama:
         return 8
 
 
-def test_llama_scorer_evaluates_the_prefix_once_and_only_the_suffix_after() -> None:
+def _engine(monkeypatch: pytest.MonkeyPatch) -> tuple[object, _FakeLlama]:
+    """A LlamaCppGenerator over the fake llama; KV snapshots kept as (ids, n_tokens) instead of llama.cpp's bytes."""
+    from qa.generators import llama_cpp as engine_module
+
+    def snap(llama: _FakeLlama) -> bytes:
+        return json.dumps([llama.input_ids[: llama.n_tokens].tolist(), llama.n_tokens]).encode()
+
+    def back(llama: _FakeLlama, data: bytes, fixed: int | None = None) -> None:
+        ids, n = json.loads(data)
+        llama.input_ids[:n], llama.n_tokens = ids, n
+
+    def prime(llama: _FakeLlama, prefix: str, states: object) -> str:
+        llama.reset()
+        llama.eval(llama.tokenize(prefix.encode(), special=True))
+        return "evaluated"
+
+    monkeypatch.setattr(engine_module, "snapshot", snap)
+    monkeypatch.setattr(engine_module, "restore", back)
+    monkeypatch.setattr(engine_module, "tokens_in", lambda data: json.loads(data)[1])
+    monkeypatch.setattr(engine_module, "prime_prefix", prime)
+    gen = engine_module.LlamaCppGenerator(Path("model.gguf"), n_threads=1, n_ctx=64)
     llm = _FakeLlama()
-    scorer = LlamaLabelScorer(llm)
+    gen._llama = llm  # type: ignore[assignment]
+    return gen, llm
+
+
+def test_engine_evaluates_the_prefix_once_and_only_each_text_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    gen, llm = _engine(monkeypatch)
     prefix = "a fixed instruction prefix of seven words"
-    first = scorer.logprobs(prefix, "one two three", ["1", "2", "3"])
+    first = gen.logprobs_many(prefix, [("one two three", ["1", "2", "3"])])  # type: ignore[attr-defined]
     n_after_first = len(llm.evaluated)
-    second = scorer.logprobs(prefix, "four five six", ["1", "2", "3"])
-    assert len(llm.evaluated) - n_after_first == 3  # the suffix only: the prefix stayed in the cache
-    assert llm.n_tokens == 7 + 3
-    assert first == second and math.isclose(sum(math.exp(v) for v in scorer.logprobs(prefix, "x y z", [str(i) for i in range(8)])), 1.0)
-    scorer.logprobs("another prefix", "x y", ["1", "2"])  # a different prefix is evaluated afresh
-    assert llm.n_tokens == 2 + 2
+    batch = gen.logprobs_many(prefix, [("four five six", ["1", "2", "3"]), ("seven eight nine", ["1", "2", "3"])])  # type: ignore[attr-defined]
+    assert len(llm.evaluated) - n_after_first == 6  # the two texts only: the prefix stayed in the cache
+    assert llm.n_tokens == 7  # back at the prefix: nothing of a judged text stays
+    assert batch == [first[0], first[0]]
+    (probs,) = gen.logprobs_many(prefix, [("x y z", [str(i) for i in range(8)])])  # type: ignore[attr-defined]
+    assert math.isclose(sum(math.exp(v) for v in probs), 1.0)
+    gen.logprobs_many("another prefix", [("x y", ["1", "2"])])  # type: ignore[attr-defined]
+    assert llm.n_tokens == 2  # a different prefix is evaluated afresh
+    n = len(llm.evaluated)
+    gen.logprobs_many(prefix, [("x y", ["1", "2"])])  # type: ignore[attr-defined]
+    assert len(llm.evaluated) - n == 2  # the first prefix comes back from its snapshot, not evaluated again
 
 
-def test_llama_scorer_rejects_labels_sharing_a_first_token() -> None:
+def test_engine_rejects_labels_sharing_a_first_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    gen, _ = _engine(monkeypatch)
     with pytest.raises(ValueError):
-        LlamaLabelScorer(_FakeLlama()).first_tokens(["1", "9"])  # 9 % 8 == 1
+        gen.logprobs_many("p q", [("x y", ["1", "9"])])  # type: ignore[attr-defined]  # 9 % 8 == 1
 
 
 @pytest.mark.slow
 def test_real_model_on_clear_calib_cases() -> None:
     """On 20 clear calib cases (plain supports / plain yes-no), the real judge is right on most; probabilities are sane."""
-    llama_cpp = pytest.importorskip("llama_cpp")
+    pytest.importorskip("llama_cpp")
     from core.settings import Settings
-    from qa.model_files import local_model_path
+    from qa.generators.llama_cpp import local_engine
 
     triples = [json.loads(line) for line in (ROOT / "eval" / "support" / "triples.jsonl").read_text(encoding="utf-8").splitlines()]
     clear = [t for t in triples if t["split"] == "calib" and t["kind"] == "plain" and t["label"] == "supports"][:20]
-    llama = llama_cpp.Llama(model_path=str(local_model_path(Settings())), n_ctx=1024, n_threads=2, verbose=False)
-    judge = Judge(LlamaLabelScorer(llama), load_calibration(ROOT / "eval" / "support" / "calibration.json"))
+    judge = Judge(local_engine(Settings()), load_calibration())
     results = [judge.judge(t["question"], t["claim"], t["quote"]) for t in clear]
     assert all(0.0 <= r.p <= 1.0 and (r.side is None) == (t["side"] is None) for r, t in zip(results, clear))
     assert sum(r.label == t["label"] for r, t in zip(results, clear)) >= 12

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,7 +41,23 @@ def prime_system(llama: Llama, system: str, states: SavedStates | None) -> str:
     ``LlamaCppGenerator`` reuses between questions). Returns "loaded" or "evaluated".
     """
     fixed = len(llama.tokenize(system.encode(), add_bos=False))
-    path = states.folder / f"{_key(llama, system, fixed, states.model_sha256)}.kv" if states else None
+
+    def evaluate() -> None:
+        list(llama.create_chat_completion(  # the same formatting path a question takes
+            messages=[{"role": "system", "content": system}, {"role": "user", "content": "."}], max_tokens=1, temperature=0.0))
+
+    return _prime(llama, system, fixed, states, evaluate)
+
+
+def prime_prefix(llama: Llama, prefix: str, states: SavedStates | None) -> str:
+    """Leave ``llama`` holding exactly the KV state of the raw text ``prefix`` (special tokens parsed), e.g.
+    the support judge's fixed instructions. Returns "loaded" or "evaluated"."""
+    tokens = llama.tokenize(prefix.encode(), add_bos=False, special=True)
+    return _prime(llama, "raw\n" + prefix, len(tokens), states, lambda: llama.eval(tokens))
+
+
+def _prime(llama: Llama, text: str, fixed: int, states: SavedStates | None, evaluate: Callable[[], None]) -> str:
+    path = states.folder / f"{_key(llama, text, fixed, states.model_sha256)}.kv" if states else None
     if path is not None and path.exists():
         try:
             _load(llama, path, fixed)
@@ -48,8 +65,7 @@ def prime_system(llama: Llama, system: str, states: SavedStates | None) -> str:
         except (OSError, ValueError, RuntimeError):
             path.unlink(missing_ok=True)
     llama.reset()
-    list(llama.create_chat_completion(  # the same formatting path a question takes
-        messages=[{"role": "system", "content": system}, {"role": "user", "content": "."}], max_tokens=1, temperature=0.0))
+    evaluate()
     llama.n_tokens = fixed
     llama._ctx.kv_cache_seq_rm(-1, fixed, -1)
     if path is not None:
@@ -66,36 +82,52 @@ def _key(llama: Llama, system: str, fixed: int, model_sha256: str) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 
-def _save(llama: Llama, path: Path, fixed: int) -> None:
-    """Write the state atomically (temp file + rename); a full disk only costs the saving."""
+def snapshot(llama: Llama) -> bytes:
+    """The KV state of ``llama``'s current ``n_tokens`` tokens, with those token ids (``restore`` takes it back)."""
     import llama_cpp
 
     size = llama_cpp.llama_state_get_size(llama._ctx.ctx)
     buf = (llama_cpp.ctypes.c_uint8 * size)()
     n = llama_cpp.llama_state_get_data(llama._ctx.ctx, buf, size)
-    ids = llama.input_ids[:fixed].astype("<i4").tobytes()
+    fixed = llama.n_tokens
+    return _MAGIC + fixed.to_bytes(4, "little") + llama.input_ids[:fixed].astype("<i4").tobytes() + bytes(buf)[:n]
+
+
+def tokens_in(data: bytes) -> int:
+    """How many tokens a ``snapshot`` holds."""
+    return int.from_bytes(data[len(_MAGIC) : len(_MAGIC) + 4], "little")
+
+
+def restore(llama: Llama, data: bytes, fixed: int | None = None) -> None:
+    """Put back a ``snapshot`` (ValueError / RuntimeError when it is not one, or not of ``fixed`` tokens)."""
+    import llama_cpp
+    import numpy as np
+
+    head = len(_MAGIC) + 4
+    n = tokens_in(data)
+    if not data.startswith(_MAGIC) or (fixed is not None and n != fixed):
+        raise ValueError("not a state file for this prompt")
+    ids = np.frombuffer(data[head : head + 4 * n], dtype="<i4")
+    state = data[head + 4 * n :]
+    buf = (llama_cpp.ctypes.c_uint8 * len(state)).from_buffer_copy(state)
+    llama.reset()
+    if llama_cpp.llama_state_set_data(llama._ctx.ctx, buf, len(state)) != len(state):
+        raise RuntimeError("llama.cpp refused the saved state")
+    llama.input_ids[:n] = ids
+    llama.n_tokens = n
+
+
+def _save(llama: Llama, path: Path, fixed: int) -> None:
+    """Write the state atomically (temp file + rename); a full disk only costs the saving."""
+    assert llama.n_tokens == fixed
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(_MAGIC + fixed.to_bytes(4, "little") + ids + bytes(buf)[:n])
+        tmp.write_bytes(snapshot(llama))
         os.replace(tmp, path)
     except OSError:
         tmp.unlink(missing_ok=True)
 
 
 def _load(llama: Llama, path: Path, fixed: int) -> None:
-    import llama_cpp
-    import numpy as np
-
-    data = path.read_bytes()
-    head = len(_MAGIC) + 4
-    if not data.startswith(_MAGIC) or int.from_bytes(data[len(_MAGIC) : head], "little") != fixed:
-        raise ValueError("not a state file for this prompt")
-    ids = np.frombuffer(data[head : head + 4 * fixed], dtype="<i4")
-    state = data[head + 4 * fixed :]
-    buf = (llama_cpp.ctypes.c_uint8 * len(state)).from_buffer_copy(state)
-    llama.reset()
-    if llama_cpp.llama_state_set_data(llama._ctx.ctx, buf, len(state)) != len(state):
-        raise RuntimeError("llama.cpp refused the saved state")
-    llama.input_ids[:fixed] = ids
-    llama.n_tokens = fixed
+    restore(llama, path.read_bytes(), fixed)

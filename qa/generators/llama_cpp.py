@@ -5,16 +5,18 @@ from __future__ import annotations
 import collections.abc as abc
 import os
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
 
+import numpy as np
+
 from core.errors import BriefQAError
 from core.settings import Settings
 from qa.generators.base import Generator, Message
-from qa.generators.kv_state import SavedStates, prime_system
+from qa.generators.kv_state import SavedStates, prime_prefix, prime_system, restore, snapshot, tokens_in
 from qa.model_files import EXPECTED_SHA256, MODEL_FILENAME, local_model_path
 
 if TYPE_CHECKING:
@@ -43,6 +45,8 @@ class LlamaCppGenerator:
         self._states = states
         self._llama: Llama | None = None
         self._lock = threading.Lock()
+        self._held: dict[str, bytes] = {}  # KV snapshots of fixed prefixes: "system", and the judge's prefix
+        self._current = ""  # which of them the context holds now ("" none)
 
     def stream(
         self, messages: Sequence[Message], *, json_schema: Mapping[str, object] | None, max_tokens: int
@@ -70,6 +74,8 @@ class LlamaCppGenerator:
         response_format = None if json_schema is None else {"type": "json_object", "schema": dict(json_schema)}
         llama = self._model()
         system = "".join(m.content for m in messages if m.role == "system")
+        if system and system == self._system:
+            self._hold("system", lambda: prime_system(llama, system, self._states))
         fixed = len(llama.tokenize(system.encode(), add_bos=False)) if system else 0
         llama.n_tokens = min(llama.n_tokens, fixed)  # reuse the cached system prompt, nothing after it
         chunks = llama.create_chat_completion(
@@ -85,7 +91,39 @@ class LlamaCppGenerator:
         """Load the model and the system prompt's KV state (saved by ``qa.generators.kv_state``, else evaluated and saved)."""
         if self._system:
             with self._lock:
-                prime_system(self._model(), self._system, self._states)
+                llama = self._model()
+                self._hold("system", lambda: prime_system(llama, self._system, self._states))
+
+    def logprobs_many(self, prefix: str, items: Sequence[tuple[str, Sequence[str]]]) -> list[list[float]]:
+        """For each ``(text, labels)``: the log-probability (whole vocabulary) of each label's first token right
+        after ``prefix + text`` — one forward pass over ``text``; ``prefix`` is loaded or evaluated once and kept.
+
+        The labels' first tokens must differ (``qa.judge`` picks such labels)."""
+        with self._lock:
+            llama = self._model()
+            fixed = self._hold(f"prefix:{prefix}", lambda: prime_prefix(llama, prefix, self._states))
+            out = []
+            for text, labels in items:
+                llama.n_tokens = fixed  # eval() drops whatever followed the prefix from the KV cache
+                llama.eval(llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+                logits = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),)).astype(np.float64)
+                lse = float(np.logaddexp.reduce(logits))
+                out.append([float(logits[i] - lse) for i in _first_tokens(llama, labels)])
+            llama.n_tokens = fixed
+            return out
+
+    def _hold(self, key: str, prime: Callable[[], object]) -> int:
+        """Make the context hold the prefix ``key`` (a kept snapshot, else ``prime()``); its token count."""
+        llama = self._model()
+        if self._current != key:
+            if key in self._held:
+                restore(llama, self._held[key])
+            else:
+                prime()
+                self._held[key] = snapshot(llama)
+            self._current = key
+        llama.n_tokens = tokens_in(self._held[key])
+        return llama.n_tokens
 
     def _model(self) -> Llama:
         if self._llama is None:
@@ -111,6 +149,13 @@ class LlamaCppGenerator:
                     "delete the file so it is rebuilt from the parts, or set BRIEFQA_GENERATOR=extractive",
                 ) from None
         return self._llama
+
+
+def _first_tokens(llama: Llama, labels: Sequence[str]) -> list[int]:
+    ids = [llama.tokenize(label.encode("utf-8"), add_bos=False, special=False)[0] for label in labels]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"labels {list(labels)} share a first token: {ids}")
+    return ids
 
 
 def import_llama_cpp() -> ModuleType:

@@ -8,8 +8,8 @@ one ``BriefQAError`` naming the cause and the fix, a fresh child is started at o
 question is answered. One stream at a time, as llama.cpp allows.
 
 The engine is built in the child by a factory named ``"module:function"`` taking ``Settings``; it
-has ``stream(messages, json_schema=, max_tokens=)`` and may have ``count_tokens(text)`` and
-``prime()`` (called once after loading). Example (tests/fakes.py has scripted engines)::
+has ``stream(messages, json_schema=, max_tokens=)`` and may have ``count_tokens(text)``,
+``logprobs_many(prefix, items)`` (the support judge) and ``prime()`` (called once after loading). Example (tests/fakes.py has scripted engines)::
 
     gen = WorkerGenerator("tests.fakes:echo_engine", Settings(), name="echo")
     "".join(gen.stream([Message("user", "hi")], json_schema=None, max_tokens=8))   # 'hi'
@@ -96,6 +96,13 @@ class WorkerGenerator:
             self._wait_ready()
             self._send({"op": "count", "text": text})
             return int(self._receive()["count"])
+
+    def logprobs_many(self, prefix: str, items: Sequence[tuple[str, Sequence[str]]]) -> list[list[float]]:
+        """The engine's ``logprobs_many`` (the support judge's one forward pass per item), in one round trip."""
+        with self._lock:
+            self._wait_ready()
+            self._send({"op": "logprobs", "prefix": prefix, "items": [[text, list(labels)] for text, labels in items]})
+            return [[float(v) for v in row] for row in self._receive()["logprobs"]]
 
     def close(self) -> None:
         """Stop the child (it also exits by itself when this process ends: its stdin closes)."""
@@ -217,6 +224,9 @@ def _serve(factory: str, out: IO[str]) -> None:
 def _handle(engine: Any, request: dict[str, Any], requests: _Requests, send: Any) -> None:
     if request["op"] == "count":
         send({"count": engine.count_tokens(request["text"])})
+        return
+    if request["op"] == "logprobs":
+        send({"logprobs": engine.logprobs_many(request["prefix"], [(t, labels) for t, labels in request["items"]])})
         return
     if request["op"] != "stream":  # a cancel that arrived after its stream had ended
         return

@@ -1,0 +1,142 @@
+"""The verification stage, between cite and compose: every shown quote is read against what it is shown for.
+
+``qa.judge.Judge`` (the local model as a constrained classifier, one forward pass per quote, all of an
+answer's quotes in one batch over a cached prefix) gives each citation a ``Support`` (label with its
+probability; the side for yes/no questions). Then:
+
+- wh-questions: each answer sentence that cites quotes (a *claim*) is kept only if one of its quotes
+  *supports* it; the others are cut from the text and listed in ``Answer.unsupported``. An answer left
+  with no supported claim is a refusal with the related passages (``Checked.refusal``).
+- yes/no questions: each quote's side (yes / no / neither) comes from the judge, not from negation
+  words; when a side is missing, the best uncited sentences the rules put on it (two at most) are
+  judged too, and shown when the judge agrees.
+
+Example (a fake scorer; the app passes the model worker)::
+
+    v = Verifier(Judge(scorer, load_calibration()))
+    checked = v.check("Who builds the barrier?", resolved, evidence)
+    checked.resolved.citations[0].support      # Support(label='supports', p=0.93, ...)
+    checked.unsupported                        # ('It opens in June.',)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from qa.cite import MARKER, Resolved, make_citation
+from qa.judge import Judge, Judgement
+from qa.records import Citation, Evidence, Stance, Support, closest
+from qa.stance import is_yes_no, stance_of
+
+OPPOSITE_CANDIDATES = 2  # uncited sentences the rules call opposite that the judge reads, at most
+_STANCE: dict[str, Stance] = {"yes": "yes", "no": "no", "neither": "neutral"}
+_SENTENCE = re.compile(r".*?(?:[.?!…]+(?:\s*\[\d+\])*[\"”’)]*(?=\s|$)|$)\s*", re.S)  # "£48.5m" is one sentence
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The answer after the judge: its citations carry ``support``; ``unsupported`` lists the cut claims;
+    ``refusal`` is set when no claim was left."""
+
+    resolved: Resolved
+    unsupported: tuple[str, ...] = ()
+    refusal: str | None = None
+
+
+class Verifier:
+    """Runs the support judge over the quotes an answer shows (see the module docstring)."""
+
+    def __init__(self, judge: Judge) -> None:
+        self.judge = judge
+
+    def check(self, question: str, resolved: Resolved, evidence: Sequence[Evidence]) -> Checked:
+        """Judge ``resolved``'s verified citations; cut unsupported claims (wh) or set the sides (yes/no)."""
+        if is_yes_no(question):
+            return Checked(self._sides(question, resolved, evidence))
+        return self._claims(question, resolved)
+
+    def attach(self, question: str, citations: Sequence[Citation]) -> tuple[Citation, ...]:
+        """Judge the citations that have no ``support`` yet (quotes compose added: the closest passage, the
+        other copy of a conflicting statement), against the question itself."""
+        todo = [c for c in citations if c.support is None]
+        found = dict(zip((id(c) for c in todo), self._judge(question, [("", c) for c in todo])))
+        return tuple(replace(c, support=found[id(c)]) if id(c) in found else c for c in citations)
+
+    def _judge(self, question: str, pairs: Sequence[tuple[str, Citation]]) -> list[Support]:
+        verdicts = self.judge.judge_all(question, [(claim, c.quote, c.speaker) for claim, c in pairs])
+        return [_support(j, claim) for j, (claim, _) in zip(verdicts, pairs)]
+
+    def _claims(self, question: str, resolved: Resolved) -> Checked:
+        cites = {c.n: c for c in resolved.citations if c.verified}
+        claims = [(s, [int(n) for n in re.findall(r"\[(\d+)\]", s) if int(n) in cites]) for s in split_claims(resolved.text)]
+        pairs = [(claim_text(s), cites[n]) for s, ns in claims for n in ns]
+        judged = dict(zip(((claim, c.n) for claim, c in pairs), self._judge(question, pairs)))
+        kept_text, unsupported, support = [], [], {}
+        for sentence, ns in claims:
+            claim = claim_text(sentence)
+            verdicts = {n: judged[(claim, n)] for n in ns}
+            if ns and not any(v.label == "supports" for v in verdicts.values()):
+                unsupported.append(claim)
+                continue
+            kept_text.append(sentence)
+            for n, v in verdicts.items():
+                if n not in support or v.label == "supports":
+                    support[n] = v
+        if pairs and not support:
+            reason = "none of the quotes found states it (each was checked against the answer by the support judge)"
+            return Checked(resolved, tuple(unsupported), reason)
+        notes = (*resolved.notes, *(f"cut, not supported by its quotes: {c!r}" for c in unsupported))
+        return Checked(renumber("".join(kept_text).strip(), resolved.citations, support, notes), tuple(unsupported))
+
+    def _sides(self, question: str, resolved: Resolved, evidence: Sequence[Evidence]) -> Resolved:
+        cites = [c for c in resolved.citations if c.verified]
+        cites = [_sided(c, s) for c, s in zip(cites, self._judge(question, [("", c) for c in cites]))]
+        wanted = {"yes", "no"} - {c.stance for c in cites}
+        if wanted:  # a side no shown quote takes: look for it among the uncited sentences
+            cited = {(c.article_id, c.start) for c in cites}
+            candidates = [make_citation(len(cites) + 1, ev) for ev in closest(evidence)
+                          if (ev.article.id, ev.sentence.start) not in cited and stance_of(question, ev.text) in wanted]
+            candidates = candidates[:OPPOSITE_CANDIDATES]
+            for c, s in zip(candidates, self._judge(question, [("", c) for c in candidates])):
+                if _STANCE[s.side or "neither"] in wanted:
+                    cites.append(replace(_sided(c, s), n=len(cites) + 1))
+                    wanted.discard(_STANCE[s.side or "neither"])
+        return Resolved(resolved.text, tuple(cites), resolved.notes)
+
+
+def split_claims(text: str) -> list[str]:
+    """The answer's sentences, each with its trailing markers and spacing (joined they are ``text``).
+
+    >>> split_claims("It opens in May [1]. It costs £48m [2][3]. Done")
+    ['It opens in May [1]. ', 'It costs £48m [2][3]. ', 'Done']
+    """
+    return [m.group(0) for m in _SENTENCE.finditer(text) if m.group(0)]
+
+
+def claim_text(sentence: str) -> str:
+    """A claim as the judge reads it: the sentence without its ``[n]`` markers.
+
+    >>> claim_text("It costs £48m [2][3].")
+    'It costs £48m.'
+    """
+    return re.sub(r"\s+([.,;:?!])", r"\1", re.sub(r"\s*\[\d+\]", "", sentence)).strip()
+
+
+def renumber(text: str, citations: Sequence[Citation], support: dict[int, Support], notes: Sequence[str]) -> Resolved:
+    """Keep the citations still referenced in ``text`` (with their ``support``), numbered 1, 2, … in order."""
+    order = list(dict.fromkeys(int(n) for n in re.findall(r"\[(\d+)\]", text)))
+    new = {old: i for i, old in enumerate(order, start=1)}
+    text = MARKER.sub(lambda m: "".join(f"[{new[int(n)]}]" for n in re.findall(r"\d+", m.group(0)) if int(n) in new), text)
+    by_n = {c.n: c for c in citations}
+    kept = tuple(replace(by_n[old], n=new[old], support=support.get(old)) for old in order if old in by_n)
+    return Resolved(text, kept, tuple(notes))
+
+
+def _support(j: Judgement, claim: str) -> Support:
+    return Support(j.label, round(j.p, 4), j.side, None if j.p_side is None else round(j.p_side, 4), claim)
+
+
+def _sided(c: Citation, s: Support) -> Citation:
+    return replace(c, stance=_STANCE[s.side or "neither"], support=s)
