@@ -208,17 +208,19 @@ class ChromaStore:
             return 0
         owners: dict[str, dict[str, str | int]] = {}
         for got in self._paged(self._articles, ["metadatas"]):
-            for aid, m in zip(got["ids"], got["metadatas"]):
-                owners[aid] = filter_meta(m.get("published"), m.get("source"))
-                if owners[aid]:
-                    self._articles.update(ids=[aid], metadatas=[owners[aid]])
+            owners.update({aid: filter_meta(m.get("published"), m.get("source")) for aid, m in zip(got["ids"], got["metadatas"])})
+            self._add_fields(self._articles, [(aid, owners[aid]) for aid in got["ids"]])
         for got in self._paged(self._chunks, ["metadatas"]):
-            rows = [(i, owners.get(m["article_id"])) for i, m in zip(got["ids"], got["metadatas"])]
-            rows = [(i, extra) for i, extra in rows if extra]
-            if rows:
-                self._chunks.update(ids=[i for i, _ in rows], metadatas=[extra for _, extra in rows])
+            self._add_fields(self._chunks, [(i, owners.get(m["article_id"], {})) for i, m in zip(got["ids"], got["metadatas"])])
         self._mark_filter_fields()
         return len(owners)
+
+    @staticmethod
+    def _add_fields(collection, rows: list[tuple[str, dict[str, str | int]]]) -> None:  # noqa: ANN001 - a chromadb Collection
+        """Merge each row's fields into its record's metadata (one update for the page; rows without fields skipped)."""
+        rows = [(i, extra) for i, extra in rows if extra]
+        if rows:
+            collection.update(ids=[i for i, _ in rows], metadatas=[extra for _, extra in rows])
 
     def _mark_filter_fields(self) -> None:
         self._chunks.modify(metadata={**(self._chunks.metadata or {}), _FILTER_FIELDS: 1})
