@@ -39,7 +39,7 @@ import math
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -237,11 +237,14 @@ class BM25Index:
 
     # ----- searching -------------------------------------------------------------------------
 
-    def search(self, query: str, k: int) -> list[tuple[str, float]]:
-        """Top ``k`` chunk ids with a positive score, best first (ties: main before delta, then by position)."""
+    def search(self, query: str, k: int, articles: Collection[str] | None = None) -> list[tuple[str, float]]:
+        """Top ``k`` chunk ids with a positive score, best first (ties: main before delta, then by position).
+
+        With ``articles``, only chunks of those article ids are ranked (a filter's mask: the ``k`` best inside it);
+        scores are unchanged, IDF still counts every chunk."""
         n_main, delta = len(self._main_ids), self._delta
         n = n_main + len(delta)
-        if n == 0:
+        if n == 0 or (articles is not None and not articles):
             return []
         scores = np.zeros(n, np.float32)
         main_scores, delta_scores = scores[:n_main], scores[n_main:]
@@ -271,7 +274,18 @@ class BM25Index:
             return []
         if self._removed:
             main_scores[self._dead] = 0.0
+        if articles is not None:
+            scores[~self._mask(articles)] = 0.0
         return [(self._id_at(i), float(scores[i])) for i in _top(scores, k)]
+
+    def _mask(self, articles: Collection[str]) -> np.ndarray:
+        """Rows (main, then delta) of the chunks of ``articles``: O(their chunks + the delta)."""
+        mask = np.zeros(len(self._main_ids) + len(self._delta), bool)
+        for aid in articles:
+            mask[self._rows(aid)] = True
+        wanted = set(articles)
+        mask[len(self._main_ids) :] = [_owner(c) in wanted for c in self._delta.ids]
+        return mask
 
     def _id_at(self, row: int) -> str:
         n_main = len(self._main_ids)

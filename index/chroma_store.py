@@ -19,14 +19,15 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import BriefQAError
+from index.filters import Filters, filter_meta, matches_meta
 from index.records import Article, Chunk, Sentence
-from core.settings import Settings
 from index.store import StoredArticle
 
 _SPACE = {"hnsw": {"space": "cosine"}}
 # articles and sentences are read by id, never searched by vector: a minimal HNSW graph makes inserts ~3x cheaper
 # (and flat as the collection grows); applies to collections created from now on
 _LOOKUP_ONLY = {"hnsw": {"space": "cosine", "ef_construction": 8, "max_neighbors": 4}}
+_FILTER_FIELDS = "filter_fields"  # on the chunks collection: every record has the fields filters read (index.filters)
 
 
 class ChromaStore:
@@ -45,6 +46,8 @@ class ChromaStore:
         self._chunks = client.get_or_create_collection("chunks", configuration=_SPACE, metadata=meta, embedding_function=None)
         self._sentences = client.get_or_create_collection("sentences", configuration=_LOOKUP_ONLY, metadata=meta, embedding_function=None)
         self._batch = max(1, int(client.get_max_batch_size()))
+        if _FILTER_FIELDS not in (self._chunks.metadata or {}) and not self._chunks.count():
+            self._mark_filter_fields()
 
     @classmethod
     def connect(cls, url: str, embedder_name: str, *, timeout_s: float = 10.0) -> ChromaStore:
@@ -96,6 +99,7 @@ class ChromaStore:
         if not items:
             return
         chunks = [c for _, cs, _, _ in items for c in cs]
+        owners = {e.article.id: e.article for e, _, _, _ in items}
         chunk_vecs = np.concatenate([np.asarray(cv, np.float32) for _, _, cv, _ in items])
         for lo in range(0, len(chunks), self._batch):
             part = chunks[lo : lo + self._batch]
@@ -103,7 +107,7 @@ class ChromaStore:
                 ids=[c.id for c in part],
                 embeddings=chunk_vecs[lo : lo + self._batch],
                 documents=[c.text for c in part],
-                metadatas=[{"article_id": c.article_id, "start": c.start, "end": c.end, "sentences": json.dumps(c.sentence_ids)} for c in part],
+                metadatas=[_chunk_meta(c, owners[c.article_id]) for c in part],
             )
         sents = [s for e, _, _, _ in items for s in e.sentences]
         sent_vecs = np.concatenate([np.asarray(sv, np.float32) for _, _, _, sv in items])
@@ -170,13 +174,56 @@ class ChromaStore:
         by_id = {i: _chunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])}
         return [by_id[c] for c in chunk_ids if c in by_id]
 
-    def query(self, vector: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
+    def query(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[Chunk, float]]:
         if k <= 0:
             return []
+        where = filters.where() if filters and filters.active else None
+        if where is not None and not self.filter_fields:  # an index from before filters: name the articles instead
+            ids = sorted(self.matching(filters))  # type: ignore[arg-type]
+            if not ids:
+                return []
+            where = {"article_id": {"$in": ids}}
         # no count() first: it costs a scan per query, and Chroma answers a short collection with fewer rows
-        got = self._chunks.query(query_embeddings=[np.asarray(vector, np.float32)], n_results=k, include=["documents", "metadatas", "distances"])
+        got = self._chunks.query(
+            query_embeddings=[np.asarray(vector, np.float32)], n_results=k, where=where, include=["documents", "metadatas", "distances"]
+        )
         rows = zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])
         return [(_chunk(i, d, m), 1.0 - float(dist)) for i, d, m, dist in rows]
+
+    def matching(self, filters: Filters) -> set[str]:
+        """The ids of the articles inside ``filters`` (from metadata alone, a page at a time)."""
+        if self.filter_fields:
+            where = filters.where()
+            return {i for got in self._paged(self._articles, [], where) for i in got["ids"]}
+        return {i for got in self._paged(self._articles, ["metadatas"]) for i, m in zip(got["ids"], got["metadatas"]) if matches_meta(m, filters)}
+
+    @property
+    def filter_fields(self) -> bool:
+        """Whether every record carries the fields filters read (false for an index built before filters, until ``upgrade``)."""
+        return _FILTER_FIELDS in (self._chunks.metadata or {})
+
+    def upgrade(self) -> int:
+        """Give the records of an index built before filters the fields filters read; returns the number of articles."""
+        if self.filter_fields:
+            return 0
+        owners: dict[str, dict[str, str | int]] = {}
+        for got in self._paged(self._articles, ["metadatas"]):
+            owners.update({aid: filter_meta(m.get("published"), m.get("source")) for aid, m in zip(got["ids"], got["metadatas"])})
+            self._add_fields(self._articles, [(aid, owners[aid]) for aid in got["ids"]])
+        for got in self._paged(self._chunks, ["metadatas"]):
+            self._add_fields(self._chunks, [(i, owners.get(m["article_id"], {})) for i, m in zip(got["ids"], got["metadatas"])])
+        self._mark_filter_fields()
+        return len(owners)
+
+    @staticmethod
+    def _add_fields(collection, rows: list[tuple[str, dict[str, str | int]]]) -> None:  # noqa: ANN001 - a chromadb Collection
+        """Merge each row's fields into its record's metadata (one update for the page; rows without fields skipped)."""
+        rows = [(i, extra) for i, extra in rows if extra]
+        if rows:
+            collection.update(ids=[i for i, _ in rows], metadatas=[extra for _, extra in rows])
+
+    def _mark_filter_fields(self) -> None:
+        self._chunks.modify(metadata={**(self._chunks.metadata or {}), _FILTER_FIELDS: 1})
 
     def sentence_vectors(self, sentence_ids: Sequence[str]) -> np.ndarray:
         if not sentence_ids:
@@ -197,15 +244,24 @@ class ChromaStore:
         for got in self._paged(self._chunks, ["documents", "metadatas"]):
             yield from (_chunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"]))
 
-    def _paged(self, collection, include: list[str]) -> Iterator[dict]:  # noqa: ANN001 - a chromadb Collection
-        """A whole collection, a page at a time (one unpaged get fails past SQLite's ~32k variables)."""
+    def _paged(self, collection, include: list[str], where: dict | None = None) -> Iterator[dict]:  # noqa: ANN001 - a chromadb Collection
+        """A whole collection (the rows matching ``where``), a page at a time (one unpaged get fails past SQLite's ~32k variables)."""
         for offset in range(0, collection.count(), self._batch):
-            yield collection.get(include=include, limit=self._batch, offset=offset)
+            got = collection.get(include=include, limit=self._batch, offset=offset, where=where)
+            if not got["ids"]:
+                return
+            yield got
+
+
+def _chunk_meta(chunk: Chunk, owner: Article) -> dict[str, str | int]:
+    meta: dict[str, str | int] = {"article_id": chunk.article_id, "start": chunk.start, "end": chunk.end, "sentences": json.dumps(chunk.sentence_ids)}
+    return {**meta, **filter_meta(owner.published, owner.source)}
 
 
 def _article_meta(entry: StoredArticle) -> dict[str, str | int]:
     a = entry.article
     meta: dict[str, str | int] = {
+        **filter_meta(a.published, a.source),
         "title": a.title,
         "sha256": a.sha256,
         "chunks": entry.chunks,

@@ -82,6 +82,7 @@ class Indexer:
         settings.data_dir.mkdir(parents=True, exist_ok=True)  # the journal and BM25 live there
         self._journal = self.settings.data_dir / _JOURNAL
         self._recover()
+        self.store.upgrade()  # an index from before filters gets the fields they read, once
         self._failed = False
         self._bm25: BM25Index | None = None
 

@@ -13,6 +13,9 @@ article with missing chunks.
 ...       np.ones((1, 2), np.float32), np.ones((1, 2), np.float32))
 >>> [c.id for c, _ in s.query(np.ones(2, np.float32), k=3)] == [a.id + ":c0"]
 True
+>>> from index.filters import Filters
+>>> s.query(np.ones(2, np.float32), k=3, filters=Filters(sources=("Reuters",))), s.matching(Filters(sources=("Reuters",)))
+([], set())
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Protocol
 
 import numpy as np
 
+from index.filters import Filters
 from index.records import Article, Chunk, Sentence
 
 
@@ -45,7 +49,8 @@ class Store(Protocol):
     ``add_many`` writes several articles with few round trips (every chunk and sentence first,
     the article records last, so a crash leaves only orphans). ``paths`` and ``existing`` answer
     from metadata alone — never loading article texts — so adding files to a large index does not
-    read the whole index.
+    read the whole index. ``query`` with ``filters`` searches only the chunks of the articles inside them
+    (``matching``: their ids); ``upgrade`` gives an index from before filters the fields they read.
     """
 
     def add(
@@ -60,9 +65,11 @@ class Store(Protocol):
     def article_ids(self) -> list[str]: ...
     def chunks(self) -> list[Chunk]: ...
     def get_chunks(self, chunk_ids: Sequence[str]) -> list[Chunk]: ...
-    def query(self, vector: np.ndarray, k: int) -> list[tuple[Chunk, float]]: ...
+    def query(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[Chunk, float]]: ...
+    def matching(self, filters: Filters) -> set[str]: ...
     def sentence_vectors(self, sentence_ids: Sequence[str]) -> np.ndarray: ...
     def repair(self) -> int: ...
+    def upgrade(self) -> int: ...
 
 
 class MemoryStore:
@@ -126,15 +133,22 @@ class MemoryStore:
     def get_chunks(self, chunk_ids: Sequence[str]) -> list[Chunk]:
         return [self._chunks[c][0] for c in chunk_ids if c in self._chunks]
 
-    def query(self, vector: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
+    def query(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[Chunk, float]]:
         if not self._chunks:
             return []
         if self._matrix is None:
             self._matrix = ([c for c, _ in self._chunks.values()], np.stack([v for _, v in self._chunks.values()]))
         chunks, matrix = self._matrix
         scores = matrix @ np.asarray(vector, np.float32)
-        order = np.argsort(-scores, kind="stable")[:k]
-        return [(chunks[i], float(scores[i])) for i in order]
+        order = np.argsort(-scores, kind="stable")
+        if filters and filters.active:
+            inside = self.matching(filters)
+            order = np.array([i for i in order if chunks[i].article_id in inside], np.int64)
+        return [(chunks[i], float(scores[i])) for i in order[:k]]
+
+    def matching(self, filters: Filters) -> set[str]:
+        """The ids of the articles inside ``filters``."""
+        return {aid for aid, e in self._articles.items() if filters.matches(e.article.published, e.article.source)}
 
     def sentence_vectors(self, sentence_ids: Sequence[str]) -> np.ndarray:
         return np.stack([self._sentences[s] for s in sentence_ids]) if sentence_ids else np.zeros((0, 0), np.float32)
@@ -144,3 +158,7 @@ class MemoryStore:
         for aid in orphans:
             self.remove(aid)
         return len(orphans)
+
+    def upgrade(self) -> int:
+        """Nothing to do: filters read the articles themselves."""
+        return 0

@@ -21,6 +21,7 @@ from collections.abc import Generator as Gen, Iterator, Sequence
 
 from core.errors import BriefQAError
 from core.settings import Settings
+from index.filters import Filters
 from qa import compose, refusal
 from qa.chat import Turn, contextualize
 from qa.cite import cited_evidence, resolve
@@ -40,23 +41,27 @@ class Assistant:
     def __init__(self, settings: Settings, retriever: Retriever, generator: Generator | None, verifier: Verifier | None = None) -> None:
         self.settings, self.retriever, self.generator, self.verifier = settings, retriever, generator, verifier
 
-    def ask(self, question: str, history: Sequence[Turn] | None = None) -> Answer:
+    def ask(self, question: str, history: Sequence[Turn] | None = None, *, filters: Filters | None = None) -> Answer:
         """The final ``Answer`` (see ``ask_stream`` for partial text)."""
         final = None
-        for item in self.ask_stream(question, history):
+        for item in self.ask_stream(question, history, filters=filters):
             final = item
         assert isinstance(final, Answer)
         return final
 
-    def ask_stream(self, question: str, history: Sequence[Turn] | None = None) -> Iterator[str | Answer]:
-        """Yield the answer text as it grows (``str``), then the final ``Answer``."""
-        return (item for item in self.events(question, history) if not isinstance(item, Reading))
+    def ask_stream(
+        self, question: str, history: Sequence[Turn] | None = None, *, filters: Filters | None = None
+    ) -> Iterator[str | Answer]:
+        """Yield the answer text as it grows (``str``), then the final ``Answer``; ``filters``: only articles inside them."""
+        return (item for item in self.events(question, history, filters=filters) if not isinstance(item, Reading))
 
-    def events(self, question: str, history: Sequence[Turn] | None = None) -> Iterator[Reading | str | Answer]:
+    def events(
+        self, question: str, history: Sequence[Turn] | None = None, *, filters: Filters | None = None
+    ) -> Iterator[Reading | str | Answer]:
         """``ask_stream`` preceded by a ``Reading``: the briefings retrieved, before the model starts."""
         t0 = time.perf_counter()
         standalone = contextualize(_checked(question), history)[:MAX_QUESTION_CHARS]
-        retrieval = self.retriever.retrieve(standalone)
+        retrieval = self.retriever.retrieve(standalone, filters)
         answers = compose.Answers(question.strip(), standalone if standalone != question.strip() else None, t0, time.perf_counter())
         yield Reading(standalone, tuple(dict.fromkeys(e.article for e in retrieval.evidence)), answers.t_retrieved - t0)
         evidence, min_score = retrieval.evidence, self.settings.min_evidence_score

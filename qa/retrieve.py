@@ -33,6 +33,7 @@ from core.text import overlap, tokenize
 from index.bm25 import BM25Index
 from index.dedup import Fingerprint, Syndication, fingerprint
 from index.embed import Embedder
+from index.filters import Filters
 from index.records import Chunk
 from index.store import Store, StoredArticle
 from qa.records import Evidence, Passage
@@ -168,11 +169,14 @@ class Retriever:
         self._articles: OrderedDict[str, _Cached] = OrderedDict()
         self._lock = threading.Lock()
 
-    def retrieve(self, question: str) -> Retrieval:
+    def retrieve(self, question: str, filters: Filters | None = None) -> Retrieval:
+        """Evidence for ``question``; with ``filters``, both searches rank only the chunks of articles inside them
+        (a Chroma ``where``, a BM25 mask), so the budget is filled from inside the filter."""
         qvec = self.embedder.embed([question])[0]
         pool = self.top_chunks * 3
-        dense = self.store.query(qvec, pool)
-        lexical = self.bm25.search(question, pool)
+        active = filters if filters and filters.active else None
+        dense = self.store.query(qvec, pool, active)
+        lexical = self.bm25.search(question, pool, self.store.matching(active) if active else None)
         fused = rrf([[c.id for c, _ in dense], [cid for cid, _ in lexical]])
         by_id = {c.id: c for c, _ in dense}
         missing = [cid for cid, _ in fused if cid not in by_id]

@@ -33,6 +33,7 @@ from core.settings import Settings
 from index.bm25 import BM25Index
 from index.embed import Embedder, make_embedder
 from index.feeds import is_url
+from index.filters import Filters, source_key
 from index.lock import hold_writer_lock
 from index.pipeline import Indexer, Progress, load_bm25, open_store
 from index.records import Article, FileResult
@@ -100,14 +101,17 @@ def _assistant(settings: Settings | None) -> Assistant:
         return _assistants[key]
 
 
-def ask(question: str, history: Sequence[Turn] | None = None, settings: Settings | None = None) -> Answer:
-    """Answer ``question`` over the index named by ``settings`` (default: ``Settings()``)."""
-    return _assistant(settings).ask(question, history)
+def ask(question: str, history: Sequence[Turn] | None = None, settings: Settings | None = None, *, filters: Filters | None = None) -> Answer:
+    """Answer ``question`` over the index named by ``settings`` (default: ``Settings()``), from the articles inside
+    ``filters`` only (``Filters(since=date(2026, 1, 1), sources=("Reuters",))``)."""
+    return _assistant(settings).ask(question, history, filters=filters)
 
 
-def ask_stream(question: str, history: Sequence[Turn] | None = None, settings: Settings | None = None) -> Iterator[str | Answer]:
-    """Yield the answer text as it grows, then the final ``Answer``."""
-    return _assistant(settings).ask_stream(question, history)
+def ask_stream(
+    question: str, history: Sequence[Turn] | None = None, settings: Settings | None = None, *, filters: Filters | None = None
+) -> Iterator[str | Answer]:
+    """Yield the answer text as it grows, then the final ``Answer`` (``filters`` as for ``ask``)."""
+    return _assistant(settings).ask_stream(question, history, filters=filters)
 
 
 class BriefingService:
@@ -122,15 +126,19 @@ class BriefingService:
         self.assistant = open_assistant(self.settings, store=ix.store, embedder=ix.embedder, bm25=lambda: ix.bm25, generator=generator)
         self._write_lock = threading.Lock()
 
-    def ask_stream(self, question: str, history: Sequence[Turn] | None = None) -> Iterator[str | Answer]:
-        return self.assistant.ask_stream(question, history)
+    def ask_stream(
+        self, question: str, history: Sequence[Turn] | None = None, *, filters: Filters | None = None
+    ) -> Iterator[str | Answer]:
+        return self.assistant.ask_stream(question, history, filters=filters)
 
-    def ask(self, question: str, history: Sequence[Turn] | None = None) -> Answer:
-        return self.assistant.ask(question, history)
+    def ask(self, question: str, history: Sequence[Turn] | None = None, *, filters: Filters | None = None) -> Answer:
+        return self.assistant.ask(question, history, filters=filters)
 
-    def events(self, question: str, history: Sequence[Turn] | None = None) -> Iterator[Reading | str | Answer]:
+    def events(
+        self, question: str, history: Sequence[Turn] | None = None, *, filters: Filters | None = None
+    ) -> Iterator[Reading | str | Answer]:
         """The briefings being read (``Reading``), then the answer text as it grows, then the ``Answer``."""
-        return self.assistant.events(question, history)
+        return self.assistant.events(question, history, filters=filters)
 
     def add(self, paths: Iterable[str | Path], on_progress: Progress | None = None, *, allow_private: bool | None = None) -> list[FileResult]:
         """Index files and URLs; one result per file, page or feed item. Answers see the new briefings immediately."""
@@ -179,13 +187,37 @@ class BriefingService:
 
     def briefings(self) -> list[StoredArticle]:
         """Stored articles, newest first (undated last), then by title."""
-        by_title = sorted(self._indexer.store.articles(), key=lambda e: e.article.title)
-        return sorted(by_title, key=lambda e: e.article.published or "", reverse=True)
+        return newest_first(self._indexer.store.articles())
 
     def article(self, article_id: str) -> Article | None:
         entry = self._indexer.store.get(article_id)
         return entry.article if entry else None
 
+    def sources(self) -> list[str]:
+        """The outlets of the stored articles (one spelling per outlet, as filters match them), sorted."""
+        return briefing_sources(self._indexer.store.articles())
+
+
+
+def newest_first(entries: Iterable[StoredArticle]) -> list[StoredArticle]:
+    """``entries`` newest first (undated last), then by title."""
+    by_title = sorted(entries, key=lambda e: e.article.title)
+    return sorted(by_title, key=lambda e: e.article.published or "", reverse=True)
+
+
+def briefing_sources(entries: Iterable[StoredArticle]) -> list[str]:
+    """The distinct outlets of ``entries`` (case-insensitively: the first spelling met), sorted case-insensitively.
+
+    >>> a = lambda s: StoredArticle(Article.create(title="t", text=s or "x", source=s), (), 0)
+    >>> briefing_sources([a("Reuters"), a("BBC News"), a("reuters"), a(None)])
+    ['BBC News', 'Reuters']
+    """
+    seen: dict[str, str] = {}
+    for e in entries:
+        key = source_key(e.article.source)
+        if key and key not in seen:
+            seen[key] = e.article.source.strip()  # type: ignore[union-attr]
+    return sorted(seen.values(), key=str.casefold)
 
 @dataclass(frozen=True)
 class WatchRound:

@@ -23,8 +23,8 @@ def test_ask_and_ask_stream_import_from_qa_and_from_qa_answer() -> None:
     from qa.answer import FROM_SETTINGS, Assistant  # noqa: F401 - existing users import these too
 
     assert ask is qa.answer.ask and ask_stream is qa.answer.ask_stream and qa.ask is ask
-    assert list(inspect.signature(ask).parameters) == ["question", "history", "settings"]
-    assert list(inspect.signature(ask_stream).parameters) == ["question", "history", "settings"]
+    assert list(inspect.signature(ask).parameters) == ["question", "history", "settings", "filters"]
+    assert list(inspect.signature(ask_stream).parameters) == ["question", "history", "settings", "filters"]
 
 
 def test_ask_returns_an_answer_with_the_stable_json_shape(tmp_path: Path) -> None:

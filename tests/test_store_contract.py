@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from index.chroma_store import ChromaStore
 from index.chunk import chunk_article
 from index.embed import HashEmbedder
+from index.filters import Filters
 from core.errors import BriefQAError
 from index.records import Article
 from index.sentences import sentences_of
@@ -20,8 +22,8 @@ from index.store import MemoryStore, Store, StoredArticle
 EMB = HashEmbedder()
 
 
-def make_entry(text: str, title: str = "t") -> tuple[StoredArticle, list, np.ndarray, np.ndarray]:
-    article = Article.create(title=title, text=text, path=f"{title}.txt")
+def make_entry(text: str, title: str = "t", **meta: str) -> tuple[StoredArticle, list, np.ndarray, np.ndarray]:
+    article = Article.create(title=title, text=text, path=f"{title}.txt", **meta)
     sentences = tuple(sentences_of(article.id, article.text))
     chunks = chunk_article(article, sentences, max_words=12, overlap=1)
     sent_vecs = EMB.embed([article.text[s.start : s.end] for s in sentences])
@@ -124,3 +126,26 @@ def test_add_many_then_paths_and_existing_from_metadata(store: Store) -> None:
     assert store.existing([a, "0" * 16]) == {a} and store.existing([]) == set()
     store.remove(a)
     assert store.paths() == {"oil.txt": o} and store.existing([a, o]) == {o}
+
+
+def test_query_with_filters_searches_only_the_articles_inside_them(store: Store) -> None:
+    ally = make_entry(ALLY, "ally", source="BBC News", published="2026-01-05")
+    oil = make_entry(OIL, "oil", source="Reuters", published="2026-02-01")
+    undated = make_entry("Oil prices and traders were in the news again. Nothing else.", "undated", source="Reuters")
+    store.add_many([ally, oil, undated])
+    ids = {e.article.title: e.article.id for e, _, _, _ in (ally, oil, undated)}
+    query = EMB.embed(["oil prices traders"])[0]
+    cases = [
+        (Filters(sources=("bbc NEWS",)), {"ally"}),
+        (Filters(sources=("Reuters", "BBC News")), {"ally", "oil", "undated"}),
+        (Filters(since=dt.date(2026, 2, 1)), {"oil"}),  # bounds inclusive; undated articles are outside any date range
+        (Filters(until=dt.date(2026, 1, 31), sources=("Reuters",)), set()),
+        (Filters(), {"ally", "oil", "undated"}),
+    ]
+    for f, expected in cases:
+        if f.active:
+            assert store.matching(f) == {ids[t] for t in expected}, f
+        hits = store.query(query, k=10, filters=f)
+        assert {c.article_id for c, _ in hits} == {ids[t] for t in expected}, f
+    ally_only = store.query(query, k=2, filters=Filters(sources=("BBC News",)))
+    assert len(ally_only) == 2  # k chunks from inside the filter, although the oil articles match the query better

@@ -3,9 +3,11 @@
     briefqa index add briefings/ https://feeds.example.org/world.xml   # files, pages and RSS/Atom feeds
     briefqa index watch https://feeds.example.org/world.xml --every 30m # new items only, a line per round
     briefqa index list
-    briefqa ask "Did Russia call Iran an ally?" [--json]
+    briefqa index export all.jsonl      # every article, in the JSONL shape index add reads back
+    briefqa ask "Did Russia call Iran an ally?" [--json | --format markdown] [--since 2026-01-01] [--source Reuters]
     briefqa eval eval/seed_dev.jsonl
     briefqa serve [--host 127.0.0.1] [--port 7860] [--auth user:password]   # the chat page
+    briefqa serve --mcp [--port 8765]   # the MCP tools ask and list_briefings at http://127.0.0.1:PORT/mcp
     briefqa doctor [--json]             # one line per component: OK, or the cause and the fix
 
 ``BRIEFQA_CHROMA_URL`` switches every command from the embedded store to a Chroma server.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -138,6 +141,18 @@ def index_watch(
         typer.echo(f"stopped after {done} rounds")
 
 
+@index_app.command("export")
+def index_export(file: Annotated[Path, typer.Argument(help="The JSONL file to write (replaced if it exists).")], data_dir: DataDir = None) -> None:
+    """Write every stored article to a JSONL file that `briefqa index add FILE.jsonl` reads back (same ids, texts,
+    titles, dates, outlets, links)."""
+    from index.export import write_jsonl
+    from qa.service import open_index
+
+    settings = _settings(data_dir)
+    _, store = open_index(settings, create=False)
+    typer.echo(f"exported {write_jsonl(store.articles(), file)} articles from {settings.data_dir} to {file}")
+
+
 @index_app.command("remove")
 def index_remove(article_id: Annotated[str, typer.Argument(help="Article id (a unique prefix is enough).")], data_dir: DataDir = None) -> None:
     """Remove an article and every chunk of it."""
@@ -145,29 +160,43 @@ def index_remove(article_id: Annotated[str, typer.Argument(help="Article id (a u
     typer.echo(f"removed {removed.article.id}  {removed.chunks} chunks  {removed.article.title}")
 
 
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="The question.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON object.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON object (same as --format json).")] = False,
+    fmt: Annotated[Format, typer.Option("--format", help="text (streamed), json (one object), markdown (footnoted quotes).")] = Format.text,
+    since: Annotated[Optional[str], typer.Option(help="Only articles published on or after YYYY-MM-DD (undated ones left out).")] = None,
+    until: Annotated[Optional[str], typer.Option(help="Only articles published on or before YYYY-MM-DD (undated ones left out).")] = None,
+    source: Annotated[Optional[list[str]], typer.Option("--source", help="Only this outlet (exact name, any case; repeatable).")] = None,
     data_dir: DataDir = None,
     generator: Generator = None,
 ) -> None:
-    """Answer a question with verified quotes from the indexed briefings."""
+    """Answer a question with verified quotes from the indexed briefings (optionally only from a date range and outlets)."""
+    from index.filters import Filters
+    from qa.export import answer_markdown
     from qa.records import Answer, answer_json
 
+    filters = Filters.parse(since, until, source or ())  # a bad date is one line before anything loads
+    fmt = Format.json if as_json else fmt
     assistant = _assistant(_settings(data_dir, generator))
     final: Answer | None = None
     shown = 0
-    for item in assistant.ask_stream(question):
+    for item in assistant.ask_stream(question, filters=filters):
         if isinstance(item, Answer):
             final = item
-        elif not as_json and sys.stdout.isatty():
+        elif fmt is Format.text and sys.stdout.isatty():
             sys.stdout.write(item[shown:])
             sys.stdout.flush()
             shown = len(item)
     assert final is not None
-    if as_json:
-        typer.echo(json.dumps(answer_json(final), ensure_ascii=False, indent=2))
+    if fmt is not Format.text:
+        typer.echo(json.dumps(answer_json(final), ensure_ascii=False, indent=2) if fmt is Format.json else answer_markdown(final))
         return
     if shown:
         typer.echo("\r\033[K", nl=False)
@@ -223,20 +252,30 @@ def doctor(
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to bind; any other than loopback (e.g. 0.0.0.0) needs --auth.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port of the page.")] = 7860,
+    host: Annotated[str, typer.Option(help="Interface to bind; any other than loopback (e.g. 0.0.0.0) needs --auth (the page only).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the page, or of the MCP server with --mcp.")] = 7860,
     auth: Annotated[Optional[str], typer.Option(help="user:password for the page (env BRIEFQA_AUTH, which ps cannot show).")] = None,
+    mcp: Annotated[bool, typer.Option("--mcp", help="Serve the MCP tools ask, list_briefings at http://HOST:PORT/mcp, not the page.")] = False,
     data_dir: DataDir = None,
     generator: Generator = None,
 ) -> None:
-    """Open the chat page: streamed answers, clickable quotes, briefing upload. Blocks until Ctrl+C."""
+    """Open the chat page: streamed answers, clickable quotes, briefing upload (with --mcp: the MCP tools instead).
+    Blocks until Ctrl+C."""
+    settings = _settings(data_dir, generator, auth)
+    if mcp:
+        from qa.service import newest_first
+        from ui.mcp import check_host, serve as serve_mcp
+
+        check_host(host)  # refuse an exposed server before loading anything
+        assistant = _assistant(settings)
+        serve_mcp(assistant, lambda: newest_first(assistant.retriever.store.articles()), host, port)
+        return
     try:
         from ui.app import login, serve as serve_page
     except ImportError as err:
         raise BriefQAError(f"the chat page needs gradio ({err})", "pip install -e '.[ui]' (scripts/setup.sh does it)") from None
     from qa.service import BriefingService
 
-    settings = _settings(data_dir, generator, auth)
     login(host, settings.auth.get_secret_value())  # refuse an exposed page before loading anything
     serve_page(BriefingService(settings), host, port)
 
