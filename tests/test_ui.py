@@ -138,7 +138,7 @@ def test_model_and_indexing_run_one_at_a_time(app: gr.Blocks, service: BriefingS
 
         return slow
 
-    monkeypatch.setattr(service, "ask_stream", one_at_a_time(service.ask_stream))
+    monkeypatch.setattr(service, "events", one_at_a_time(service.events))
     monkeypatch.setattr(service, "add", lambda *args: list(one_at_a_time(BriefingService.add)(service, *args))[0])
     note = tmp_path / "note.txt"
     note.write_text("A Note\n\nThe envoy said the talks went well.\n", encoding="utf-8")
