@@ -162,8 +162,8 @@ def _sides_html(answer: Answer, turn: int) -> str:
     for col in cols:
         cards = "".join(card_html(c, turn, "cite") for c in col.citations) or '<p class="qa-none">No quote on this side.</p>'
         count = f"{len(col.citations)} quote{'s' if len(col.citations) != 1 else ''}"
-        parts.append(f'<section class="qa-side qa-side-{col.side}"><h4 class="qa-side-head">{col.label}'
-                     f' <span class="qa-side-count">({count})</span></h4><div class="qa-cards">{cards}</div></section>')
+        parts.append(f'<section class="qa-side qa-side-{col.side}"><h2 class="qa-side-head">{col.label}'
+                     f' <span class="qa-side-count">({count})</span></h2><div class="qa-cards">{cards}</div></section>')
     return f'<div class="qa-sides">{"".join(parts)}</div>'
 
 
@@ -250,7 +250,8 @@ def answer_html(answer: Answer, turn: int, reading: Reading | None = None) -> st
         parts.append('<div class="qa-cards-title">Closest passages (they do not answer the question)</div>')
         parts.append(f'<div class="qa-cards qa-related">{cards}</div>')
     if reading is not None and reading.articles:
-        parts.append(f'<details class="qa-read"><summary>Read {len(reading.articles)} briefings</summary>'
+        n = len(reading.articles)
+        parts.append(f'<details class="qa-read"><summary>Read {n} briefing{"s" if n != 1 else ""}</summary>'
                      f"{_sources_list(reading)}</details>")
     classes = "qa-answer qa-refused" if answer.refused else "qa-answer"
     return f'<div class="{classes}">{"".join(parts)}</div>'

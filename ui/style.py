@@ -44,6 +44,10 @@ watch('value', () => { const m = element.querySelector('#hl'); if (m) m.scrollIn
 """
 
 CSS = """
+#chat .prose { opacity: 1 !important; }  /* Gradio draws messages at 0.8 opacity: the colours below are meant as given */
+button.primary { background: #c2410c !important; border-color: #c2410c !important; color: #fff !important; }
+button.stop { background: #b91c1c !important; border-color: #b91c1c !important; color: #fff !important; }
+.show-api, #upload .or { color: #4b5563 !important; }
 .qa-q { white-space: pre-wrap; }
 .qa-head { display: flex; align-items: center; gap: .6em; flex-wrap: wrap; margin-bottom: .3em; }
 .qa-badge { font-weight: 600; font-size: .85em; padding: .15em .6em; border-radius: 999px; color: #fff; }
@@ -107,5 +111,5 @@ button.qa-card { display: block; width: 100%; text-align: left; font: inherit; c
 .qa-label { font-size: .85em; font-weight: 600; color: #1d4ed8; }
 .qa-title { margin: .2em 0; }
 .qa-body { white-space: pre-wrap; line-height: 1.55; margin-top: .6em; }
-.qa-body mark { background: #ffe066; color: #000; padding: 0 .1em; border-radius: 2px; outline: 2px solid #000; }
+.qa-body mark { background: #ffe066; color: #000; padding: 0 .1em; border-radius: 2px; outline: 1px solid #000; }  /* not by colour alone */
 """
