@@ -341,3 +341,10 @@ def test_real_model_answer_cites_both_speakers_verbatim(tmp_path: Path) -> None:
     assert answer_ is not None and not answer_["refused"]
     assert {"Sergei Ryabkov", "Levan Dzhagaryan"} <= {c["speaker"] for c in answer_["citations"] if c["verified"]}
     assert_verbatim(service, answer_)
+
+
+def test_status_and_examples_describe_what_is_indexed(service: BriefingService) -> None:
+    status = service.status()
+    assert (status.articles, status.generator, status.embedder) == (1, "extractive (no model)", "hash-384")
+    assert status.updated is not None and status.newest is None  # the sample article is undated
+    assert service.examples() == ("What do the briefings say about “Russia, Iran Not Allies in Syria, Says Senior Russian Diplomat”?",)
