@@ -55,8 +55,8 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="install Debian's 
 
 
 class CitingGenerator:
-    """A scripted model: ``draft`` with each ``{phrase}`` replaced by the id of the evidence sentence holding it,
-    streamed as a JSON draft in small pieces, ``delay`` seconds apart (the page has something to stream)."""
+    """A scripted model: ``draft`` with each ``{phrase}`` replaced by the id of the evidence sentence holding it
+    (dropped when no sentence does), streamed as a JSON draft in small pieces, ``delay`` seconds apart."""
 
     name = "scripted:citing"
 
@@ -68,8 +68,7 @@ class CitingGenerator:
         lines = messages[-1].content.splitlines()
 
         def sentence_id(m: re.Match[str]) -> str:
-            line = next(line for line in lines if m.group(1) in line)
-            return line.split(" ", 1)[0]
+            return next((line.split(" ", 1)[0] for line in lines if m.group(1) in line), "")
 
         reply = json.dumps({"answerable": True, "answer": re.sub(r"\{([^}]+)\}", sentence_id, self.draft), "verdict": "mixed"})
         for i in range(0, len(reply), 12):
