@@ -136,6 +136,8 @@ def assert_opens_exactly(page: Any, card: Any) -> None:
 
 
 def test_seed_question_sources_first_then_who_said_what(browser: Any, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
     demo, service = start(tmp_path, ROOT / "briefings", CitingGenerator(ALLY_DRAFT, delay=0.1))
     shot = Shots(tmp_path, "seed")
     try:
@@ -162,6 +164,10 @@ def test_seed_question_sources_first_then_who_said_what(browser: Any, tmp_path: 
         assert_opens_exactly(page, ryabkov.first)
         assert page.locator("#viewer .qa-label").inner_text().startswith("Quote [")
         shot(page, "4-no-card-open")
+        page.locator("#chat .qa-ref.qa-go-cite-0-1").focus()  # an [n] marker in the text opens its quote too, by keyboard
+        page.keyboard.press("Enter")
+        expect(page.locator("#viewer .qa-label")).to_contain_text("Quote [1]")
+        expect(page.locator("#viewer mark#hl")).to_have_text(yes.first.locator(".qa-quote").text_content() or "", use_inner_text=False)
         page.close()
     finally:
         demo.close()
