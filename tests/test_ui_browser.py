@@ -17,6 +17,7 @@ import re
 import shutil
 import socket
 import time
+from dataclasses import replace
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ import pytest
 
 from core.settings import Settings
 from qa.generators.base import Message
+from qa.records import Answer, Support
 from qa.service import BriefingService
 from ui.app import serve
 
@@ -210,6 +212,45 @@ def test_keyboard_only_at_phone_width(browser: Any, tmp_path: Path) -> None:
         assert mark.text_content() == quote
         assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
         Shots(tmp_path, "phone")(page, "keyboard-card-open")
+        page.close()
+    finally:
+        demo.close()
+
+
+def judged(service: BriefingService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``service`` answer as the support judge would: quote 1 supports, the others contradict the claim made
+    with them, and one claim was cut."""
+    events = service.events
+
+    def with_judge(question: str, history: Any = None) -> Iterator[Any]:
+        for item in events(question, history):
+            if isinstance(item, Answer):
+                cites = tuple(replace(c, support=Support("supports" if c.n == 1 else "contradicts", 0.9, c.stance if c.stance != "neutral"
+                                                         else "neither", 0.9, claim="It will open in June.")) for c in item.citations)
+                item = replace(item, citations=cites, unsupported=("Okafor blamed the weather.",))
+            yield item
+
+    monkeypatch.setattr(service, "events", with_judge)
+
+
+def test_checked_claims_and_cut_claims_once_judged(browser: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    demo, service = start(tmp_path, ROOT / "eval" / "briefings", CitingGenerator(BARRIER_DRAFT, delay=0.0))
+    judged(service, monkeypatch)
+    try:
+        page = open_page(browser, demo)
+        ask(page, BARRIER)
+        checks = page.locator("#chat .qa-claim .qa-check").all_inner_texts()
+        assert checks and set(checks) <= {"✓ supported by its quote", "✗ its quote says otherwise"}
+        assert page.locator("#chat .qa-card .qa-checked").count() == page.locator("#chat .qa-card").count()
+        cut = page.locator("#chat details.qa-cut")
+        assert cut.locator("summary").inner_text() == "Not supported by the briefings (1)"
+        assert not cut.locator("li").is_visible()  # collapsed until opened
+        cut.locator("summary").click()
+        assert cut.locator("li").inner_text() == "Okafor blamed the weather."
+        page.wait_for_timeout(500)  # the message's fade-in: axe measures the colours as drawn
+        page.locator("#chat .qa-answer").last.evaluate("e => e.scrollIntoView()")  # the chat scrolls inside its box
+        Shots(tmp_path, "judged")(page, "claims-checked")
+        assert serious(page) == []
         page.close()
     finally:
         demo.close()

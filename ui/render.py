@@ -189,9 +189,9 @@ def timeline_html(answer: Answer, turn: int) -> str:
     return f'<div class="qa-timeline"><div class="qa-cards-title">When they said it</div><ol class="qa-tl">{"".join(items)}</ol></div>'
 
 
-CHECK_LABELS: dict[views.Check, str] = {
+CHECK_LABELS: dict[views.Check, str] = {  # a sentence citing nothing ("The briefings disagree.") gets no mark
     "supported": "✓ supported by its quote", "contradicted": "✗ its quote says otherwise",
-    "unsupported": "✗ no quote supports it", "unchecked": "not checked", "uncited": "no quote",
+    "unsupported": "✗ no quote supports it", "unchecked": "not checked",
 }
 
 
@@ -200,8 +200,9 @@ def _claims_html(answer: Answer, turn: int) -> str:
     numbers = {c.n for c in answer.citations}
     if not views.judged(answer):
         return f'<p class="qa-text">{_link_markers(answer.text, turn, numbers)}</p>'
-    items = "".join(f'<li class="qa-claim qa-claim-{c.check}">{_link_markers(c.text, turn, numbers)} '
-                    f'<span class="qa-check">{CHECK_LABELS[c.check]}</span></li>' for c in views.claims(answer))
+    items = "".join(f'<li class="qa-claim qa-claim-{c.check}">{_link_markers(c.text, turn, numbers)}'
+                    + (f' <span class="qa-check">{CHECK_LABELS[c.check]}</span>' if c.check != "uncited" else "")  # framing
+                    + "</li>" for c in views.claims(answer))
     html = f'<ul class="qa-text qa-claims">{items}</ul>'
     if answer.unsupported:
         cut = "".join(f"<li>{_inline(t)}</li>" for t in answer.unsupported)
