@@ -48,6 +48,7 @@ from ui.style import CSS, VIEWER_JS  # noqa: E402
 FILE_TYPES = list(SUPPORTED)
 MODEL_QUEUE = "briefqa-model"  # answering and indexing share the single local model / embedder
 
+
 @dataclass(frozen=True)
 class _Turn:
     """One finished answer of the session and the briefings it was read from."""

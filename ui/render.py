@@ -23,7 +23,7 @@ from html import escape
 
 from index.records import Article
 from qa import views
-from qa.records import Answer, Citation, Reading, Timings, Verdict
+from qa.records import Answer, Citation, Reading, Verdict
 from qa.views import IndexStatus
 
 VERDICT_LABELS: dict[Verdict, str] = {
@@ -170,6 +170,7 @@ def _sides_html(answer: Answer, turn: int) -> str:
 def timeline_html(answer: Answer, turn: int) -> str:
     """The cited articles by date, each point a link to its card, the latest marked in words; "" without two dated articles.
 
+    >>> from qa.records import Timings
     >>> two = (cite_example(), cite_example(n=2, article_id="a2", published="2019-02-01"))
     >>> html = timeline_html(Answer("q", "x", two, "mixed", False, Timings(0, 0, 0)), 0)
     >>> html.count('<li class="qa-tl-point'), html.count(">latest<")
