@@ -6,7 +6,7 @@ the briefings being read appear before the answer is complete (both moments reco
 seed question's Yes column holds Dzhagaryan's quote and its No column Ryabkov's, and clicking a card
 highlights exactly its quote; the Harwick barrier question's timeline has three dated points, 15 April
 marked latest; keyboard only (Tab to a card, Enter opens it); a 390×844 phone screen; axe-core finds no
-critical or serious violation on the Chat and Briefings tabs; an upload. Screenshots of each state go to
+critical or serious violation on the Chat and Briefings tabs, light and dark; checked and cut claims; an upload. Screenshots of each state go to
 the test's ``tmp_path`` and are copied to ``/tmp/page-shots/``.
 """
 
@@ -113,9 +113,9 @@ class Shots:
         shutil.copy(path, SHOTS / path.name)
 
 
-def open_page(browser: Any, demo: gr.Blocks, width: int = 1400, height: int = 900) -> Any:
-    page = browser.new_page(viewport={"width": width, "height": height})
-    page.goto(demo.local_url, wait_until="load")
+def open_page(browser: Any, demo: gr.Blocks, width: int = 1400, height: int = 900, theme: str = "light") -> Any:
+    page = browser.new_page(viewport={"width": width, "height": height}, color_scheme=theme)
+    page.goto(f"{demo.local_url}?__theme={theme}", wait_until="load")
     page.locator("#question textarea").wait_for()
     return page
 
@@ -264,13 +264,14 @@ def serious(page: Any) -> list[str]:
             if v["impact"] in ("critical", "serious")]
 
 
-def test_axe_finds_no_serious_violation_on_chat_and_briefings_tabs(browser: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_axe_finds_no_serious_violation_on_chat_and_briefings_tabs(browser: Any, tmp_path: Path, theme: str) -> None:
     from playwright.sync_api import expect
 
     demo, _ = start(tmp_path, ROOT / "eval" / "briefings", CitingGenerator(BARRIER_DRAFT, delay=0.0))
-    shot = Shots(tmp_path, "axe")
+    shot = Shots(tmp_path, f"axe-{theme}")
     try:
-        page = open_page(browser, demo)
+        page = open_page(browser, demo, theme=theme)
         ask(page, BARRIER)
         page.locator("#chat .qa-card").first.click()
         page.locator("#viewer mark#hl").wait_for()
