@@ -6,8 +6,8 @@ the briefings being read appear before the answer is complete (both moments reco
 seed question's Yes column holds Dzhagaryan's quote and its No column Ryabkov's, and clicking a card
 highlights exactly its quote; the Harwick barrier question's timeline has three dated points, 15 April
 marked latest; keyboard only (Tab to a card, Enter opens it); a 390×844 phone screen; axe-core finds no
-critical or serious violation on the Chat and Briefings tabs, light and dark; checked and cut claims; an upload. Screenshots of each state go to
-the test's ``tmp_path`` and are copied to ``/tmp/page-shots/``.
+critical or serious violation on the Chat and Briefings tabs, light and dark; checked and cut claims; an
+upload. Screenshots of each state go to the test's ``tmp_path`` and are copied to ``/tmp/page-shots/``.
 """
 
 from __future__ import annotations
