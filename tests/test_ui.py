@@ -348,3 +348,12 @@ def test_status_and_examples_describe_what_is_indexed(service: BriefingService) 
     assert (status.articles, status.generator, status.embedder) == (1, "extractive (no model)", "hash-384")
     assert status.updated is not None and status.newest is None  # the sample article is undated
     assert service.examples() == ("What do the briefings say about “Russia, Iran Not Allies in Syria, Says Senior Russian Diplomat”?",)
+
+
+def test_the_page_shows_the_briefings_being_read_before_the_answer(service: BriefingService) -> None:
+    from ui.app import _Handlers
+
+    shown = [chat[-1]["content"] for chat, *_ in _Handlers(service).ask(ALLY, [])]
+    assert "Searching the briefings" in shown[0]
+    assert 'class="qa-sources"' in shown[1] and "Russia, Iran Not Allies in Syria" in shown[1] and "qa-badge" not in shown[1]
+    assert "qa-badge" in shown[-1] and "<summary>Read 1 briefing</summary>" in shown[-1]
