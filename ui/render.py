@@ -3,7 +3,10 @@
 Every piece of article text, quote, title and question goes through ``html.escape``; the
 viewer wraps exactly ``text[start:end]`` in ``<mark id="hl">``. Quote cards and ``[n]`` markers
 carry the class ``qa-go`` plus ``qa-go-{kind}-{turn}-{n}``, which the page's click handler opens
-(the chat's HTML sanitizer keeps classes but drops ``data-*`` attributes).
+(the chat's HTML sanitizer keeps classes, ids, ``role``, ``tabindex`` and ``title`` but drops ``data-*`` and
+``aria-*`` attributes: cards are ``<button>`` elements whose text is their label, and each side, check and
+"latest" mark says what it is in words or a symbol). What is shown — sides, timeline, checked claims,
+status — comes from ``qa.views``; this module only writes it as HTML.
 
 >>> from index.records import Article
 >>> a = Article.create(title="T", text="He said <b>no</b>. Then left.")
