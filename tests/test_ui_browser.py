@@ -18,7 +18,7 @@ import shutil
 import socket
 import time
 from dataclasses import replace
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -120,11 +120,16 @@ def open_page(browser: Any, demo: gr.Blocks, width: int = 1400, height: int = 90
     return page
 
 
-def ask(page: Any, question: str) -> dict[str, float]:
-    """Type ``question``, press Enter, wait for the finished answer; the page's timestamps (ms) of each step."""
+def ask(page: Any, question: str, while_answering: Callable[[], None] | None = None) -> dict[str, float]:
+    """Type ``question``, press Enter, wait for the finished answer; the page's timestamps (ms) of each step.
+
+    ``while_answering`` runs once the briefings being read are shown (e.g. a screenshot)."""
     page.evaluate(TIMES_JS)
     page.locator("#question textarea").fill(question)
     page.locator("#question textarea").press("Enter")
+    if while_answering:
+        page.locator("#chat .qa-sources").first.wait_for()
+        while_answering()
     page.locator("#chat .qa-answer:not(.qa-streaming) .qa-badge").first.wait_for(timeout=120_000)
     return page.evaluate("window.__t")
 
@@ -147,13 +152,7 @@ def test_seed_question_sources_first_then_who_said_what(browser: Any, tmp_path: 
         shot(page, "1-first-load")
         assert "1 article indexed" in page.locator("#status").inner_text()
         assert "Russia, Iran Not Allies in Syria" in page.locator("#chat").inner_text()  # an example drawn from the index
-        page.evaluate(TIMES_JS)
-        page.locator("#question textarea").fill(ALLY)
-        page.locator("#question textarea").press("Enter")
-        page.locator("#chat .qa-sources").first.wait_for()
-        shot(page, "2-sources-while-answering")
-        page.locator("#chat .qa-answer:not(.qa-streaming) .qa-badge").first.wait_for(timeout=60_000)
-        t = page.evaluate("window.__t")
+        t = ask(page, ALLY, lambda: shot(page, "2-sources-while-answering"))
         print(f"\nsources shown {t['sources'] - t['enter']:.0f} ms after Enter, finished answer {t['answer'] - t['enter']:.0f} ms")
         assert t["enter"] < t["sources"] < t["answer"]
         yes, no = page.locator("#chat .qa-side-yes .qa-card"), page.locator("#chat .qa-side-no .qa-card")
@@ -317,7 +316,7 @@ def test_seed_question_with_the_local_model(browser: Any, tmp_path: Path) -> Non
     shot = Shots(tmp_path, "local-model")
     try:
         page = open_page(browser, demo)
-        t = ask(page, ALLY)
+        t = ask(page, ALLY, lambda: shot(page, "sources-while-answering"))
         print(f"\nlocal model: sources shown {t['sources'] - t['enter']:.0f} ms after Enter, answer {t['answer'] - t['enter']:.0f} ms")
         assert t["enter"] < t["sources"] < t["answer"]
         shot(page, "answer")
