@@ -299,9 +299,9 @@ def test_upload_adds_a_briefing_and_updates_the_status_line(browser: Any, tmp_pa
         expect(page.locator("#briefings-table")).to_contain_text("Ceasefire Talks Resume in Geneva", timeout=20_000)
         expect(page.locator("#upload-results")).to_contain_text("added")
         expect(page.locator("#status")).to_contain_text("2 articles indexed")
+        Shots(tmp_path, "upload")(page, "briefings-after-upload")
         page.get_by_role("tab", name="Chat").click()
         expect(page.locator("#chat")).to_contain_text("What do the briefings say about “Ceasefire Talks Resume in Geneva”?")
-        Shots(tmp_path, "upload")(page, "briefings-after-upload")
         page.close()
     finally:
         demo.close()
