@@ -123,14 +123,14 @@ def test_model_and_indexing_run_one_at_a_time(app: gr.Blocks, service: BriefingS
     running, peak, lock = 0, 0, threading.Lock()
 
     def one_at_a_time(method: Callable[..., Any]) -> Callable[..., Iterator[Any]]:
-        def slow(*args: Any) -> Iterator[Any]:
+        def slow(*args: Any, **kwargs: Any) -> Iterator[Any]:
             nonlocal running, peak
             with lock:
                 running += 1
                 peak = max(peak, running)
             time.sleep(0.3)
             try:
-                result = method(*args)
+                result = method(*args, **kwargs)
                 yield from result if isinstance(result, Iterator) else [result]
             finally:
                 with lock:

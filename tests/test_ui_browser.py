@@ -221,8 +221,8 @@ def judged(service: BriefingService, monkeypatch: pytest.MonkeyPatch) -> None:
     with them, and one claim was cut."""
     events = service.events
 
-    def with_judge(question: str, history: Any = None) -> Iterator[Any]:
-        for item in events(question, history):
+    def with_judge(question: str, history: Any = None, **kw: Any) -> Iterator[Any]:
+        for item in events(question, history, **kw):
             if isinstance(item, Answer):
                 cites = tuple(replace(c, support=Support("supports" if c.n == 1 else "contradicts", 0.9, c.stance if c.stance != "neutral"
                                                          else "neither", 0.9, claim="It will open in June.")) for c in item.citations)
