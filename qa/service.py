@@ -45,6 +45,7 @@ from qa.judge import Judge, load_calibration
 from qa.records import Answer, Reading
 from qa.retrieve import Retriever
 from qa.verify import Verifier
+from qa.views import IndexStatus, example_questions, index_status
 
 FROM_SETTINGS = object()  # sentinel: build the generator that settings name
 
@@ -192,6 +193,18 @@ class BriefingService:
     def article(self, article_id: str) -> Article | None:
         entry = self._indexer.store.get(article_id)
         return entry.article if entry else None
+
+    def status(self) -> IndexStatus:
+        """Articles indexed, the newest date, when the index was last written, the generator and embedder in use."""
+        bm25 = self.settings.bm25_dir
+        updated = bm25.stat().st_mtime if bm25.is_dir() else None
+        generator = self.assistant.generator
+        return index_status(self.briefings(), updated, generator.name if generator else "extractive (no model)",
+                            self._indexer.embedder.name)
+
+    def examples(self, k: int = 3) -> tuple[str, ...]:
+        """Example questions about the most recently published indexed briefings."""
+        return example_questions(self.briefings(), k)
 
     def sources(self) -> list[str]:
         """The outlets of the stored articles (one spelling per outlet, as filters match them), sorted."""

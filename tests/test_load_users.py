@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from conftest import free_port
 from gradio_client import Client, handle_file
@@ -25,7 +26,7 @@ from gradio_client import Client, handle_file
 from core.settings import Settings
 from qa.chat import Turn
 from qa.generators.base import Message
-from qa.records import Answer
+from qa.records import Answer, Reading
 from qa.service import BriefingService
 from ui.app import serve
 
@@ -68,13 +69,13 @@ def test_twenty_concurrent_users_while_briefings_are_added(tmp_path: Path) -> No
     service = BriefingService(Settings(data_dir=tmp_path / "data", embedder="hash", min_evidence_score=0.0), generator=probe)
     service.add([ROOT / "briefings"])
     started: dict[str, float] = {}  # question -> when its handler began (after waiting in Gradio's queue)
-    real_ask_stream = service.ask_stream
+    real_events = service.events  # what the page asks
 
-    def timed_ask_stream(question: str, history: Sequence[Turn] | None = None) -> Iterator[str | Answer]:
+    def timed_events(question: str, history: Sequence[Turn] | None = None, **kw: Any) -> Iterator[Reading | str | Answer]:
         started[question] = time.perf_counter()
-        return real_ask_stream(question, history)
+        return real_events(question, history, **kw)
 
-    service.ask_stream = timed_ask_stream  # type: ignore[method-assign]
+    service.events = timed_events  # type: ignore[method-assign]
     demo = serve(service, "127.0.0.1", free_port(), block=False)
     deadline = time.monotonic() + DEADLINE_S
     torn: list[str] = []

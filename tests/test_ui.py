@@ -123,14 +123,14 @@ def test_model_and_indexing_run_one_at_a_time(app: gr.Blocks, service: BriefingS
     running, peak, lock = 0, 0, threading.Lock()
 
     def one_at_a_time(method: Callable[..., Any]) -> Callable[..., Iterator[Any]]:
-        def slow(*args: Any) -> Iterator[Any]:
+        def slow(*args: Any, **kwargs: Any) -> Iterator[Any]:
             nonlocal running, peak
             with lock:
                 running += 1
                 peak = max(peak, running)
             time.sleep(0.3)
             try:
-                result = method(*args)
+                result = method(*args, **kwargs)
                 yield from result if isinstance(result, Iterator) else [result]
             finally:
                 with lock:
@@ -138,7 +138,7 @@ def test_model_and_indexing_run_one_at_a_time(app: gr.Blocks, service: BriefingS
 
         return slow
 
-    monkeypatch.setattr(service, "ask_stream", one_at_a_time(service.ask_stream))
+    monkeypatch.setattr(service, "events", one_at_a_time(service.events))
     monkeypatch.setattr(service, "add", lambda *args: list(one_at_a_time(BriefingService.add)(service, *args))[0])
     note = tmp_path / "note.txt"
     note.write_text("A Note\n\nThe envoy said the talks went well.\n", encoding="utf-8")
@@ -341,3 +341,19 @@ def test_real_model_answer_cites_both_speakers_verbatim(tmp_path: Path) -> None:
     assert answer_ is not None and not answer_["refused"]
     assert {"Sergei Ryabkov", "Levan Dzhagaryan"} <= {c["speaker"] for c in answer_["citations"] if c["verified"]}
     assert_verbatim(service, answer_)
+
+
+def test_status_and_examples_describe_what_is_indexed(service: BriefingService) -> None:
+    status = service.status()
+    assert (status.articles, status.generator, status.embedder) == (1, "extractive (no model)", "hash-384")
+    assert status.updated is not None and status.newest is None  # the sample article is undated
+    assert service.examples() == ("What do the briefings say about “Russia, Iran Not Allies in Syria, Says Senior Russian Diplomat”?",)
+
+
+def test_the_page_shows_the_briefings_being_read_before_the_answer(service: BriefingService) -> None:
+    from ui.app import _Handlers
+
+    shown = [chat[-1]["content"] for chat, *_ in _Handlers(service).ask(ALLY, [])]
+    assert "Searching the briefings" in shown[0]
+    assert 'class="qa-sources"' in shown[1] and "Russia, Iran Not Allies in Syria" in shown[1] and "qa-badge" not in shown[1]
+    assert "qa-badge" in shown[-1] and "<summary>Read 1 briefing</summary>" in shown[-1]

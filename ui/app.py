@@ -1,7 +1,11 @@
 """The chat page: Gradio presentation over ``qa.service.BriefingService`` (no answering logic here).
 
-Chat tab: streamed answers with a verdict badge, ``[n]`` markers and numbered quote cards; clicking
-a card or marker opens the article beside the chat with exactly the quoted span highlighted.
+Chat tab: a status line (articles indexed, newest date, models in use) and example questions about the
+newest briefings; on Enter the briefings being read appear at once (``BriefingService.events``' ``Reading``),
+then the answer streams beneath them; the finished answer shows its verdict badge, each sentence's check
+(once the support judge ran) with cut claims collapsed, a timeline of the cited articles (latest marked) and
+the quote cards in Yes / No (/ Neither) columns — or in one list when no quote takes a side. Cards are buttons:
+click, or Tab to one and press Enter, to open the article beside the chat with exactly the quote highlighted.
 Briefings tab: list, upload, remove. Every model-using event shares one queue slot.
 
 Exposure: the page binds 127.0.0.1 unless told otherwise, and refuses any other address without a
@@ -34,85 +38,38 @@ from typing import Any  # noqa: E402
 import gradio as gr  # noqa: E402
 
 from core.errors import BriefQAError  # noqa: E402
+from index.filters import Filters  # noqa: E402
 from index.formats import SUPPORTED  # noqa: E402
 from index.records import FileResult  # noqa: E402
-from qa.records import Answer, answer_json  # noqa: E402
+from qa.export import answer_markdown  # noqa: E402
+from qa.records import Answer, Reading, answer_json  # noqa: E402
 from qa.service import BriefingService  # noqa: E402
 from ui import render  # noqa: E402
+from ui.style import CSS, VIEWER_JS  # noqa: E402
 
-EXAMPLES = (
-    "Did Russia call Iran an ally?",
-    "Who is Sergei Ryabkov?",
-    "How far from the Israeli border has Russia moved Iranian forces?",
-)
 FILE_TYPES = list(SUPPORTED)
 MODEL_QUEUE = "briefqa-model"  # answering and indexing share the single local model / embedder
 
-# Quote cards live in chat messages; one capturing listener routes their clicks to the viewer's event.
-VIEWER_JS = """
-window.__qaShow = (el) => {
-  const m = el.className.match(/qa-go-(cite|related)-(\\d+)-(\\d+)/);
-  if (m) trigger('click', {kind: m[1], turn: Number(m[2]), n: Number(m[3])});
-};
-if (!window.__qaBound) {
-  window.__qaBound = true;
-  const open = (e) => {
-    const el = e.target.closest && e.target.closest('.qa-go');
-    if (el) { e.preventDefault(); e.stopPropagation(); window.__qaShow(el); }
-  };
-  document.addEventListener('click', open, true);
-  document.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') open(e); }, true);
-}
-watch('value', () => { const m = element.querySelector('#hl'); if (m) m.scrollIntoView({block: 'center'}); });
-"""
 
-CSS = """
-.qa-q { white-space: pre-wrap; }
-.qa-head { display: flex; align-items: center; gap: .6em; flex-wrap: wrap; margin-bottom: .3em; }
-.qa-badge { font-weight: 600; font-size: .85em; padding: .15em .6em; border-radius: 999px; color: #fff; }
-.qa-supported { background: #1a7f37; } .qa-contradicted { background: #c62828; }
-.qa-mixed { background: #b26a00; } .qa-not_found { background: #616161; }
-.qa-asked { font-size: .8em; color: var(--body-text-color-subdued); }
-.qa-text { margin: .3em 0 .6em; white-space: pre-wrap; }
-.qa-streaming .qa-text { color: var(--body-text-color-subdued); }
-.qa-refused .qa-text { font-style: italic; }
-.qa-ref { color: var(--link-text-color); cursor: pointer; font-weight: 600; }
-.qa-cards { display: flex; flex-direction: column; gap: .45em; }
-.qa-cards-title { font-size: .85em; font-weight: 600; margin: .2em 0 .4em; }
-.qa-card { border: 1px solid var(--border-color-primary); border-left: 4px solid var(--color-accent); border-radius: 6px;
-  padding: .45em .7em; cursor: pointer; background: var(--background-fill-primary); }
-.qa-related .qa-card { border-left-color: #9e9e9e; }
-.qa-card:hover, .qa-card:focus { background: var(--background-fill-secondary); outline: none; }
-.qa-card-top { display: flex; align-items: center; gap: .5em; font-size: .85em; }
-.qa-n { background: var(--color-accent); color: #fff; border-radius: 4px; padding: 0 .45em; font-weight: 600; }
-.qa-who { font-weight: 600; }
-.qa-tag { font-size: .8em; border: 1px solid var(--border-color-primary); border-radius: 999px; padding: 0 .5em; }
-.qa-quote { margin: .25em 0; white-space: pre-wrap; }
-.qa-quote::before { content: "“"; } .qa-quote::after { content: "”"; }
-.qa-meta { font-size: .8em; color: var(--body-text-color-subdued); }
-.qa-empty { color: var(--body-text-color-subdued); padding: 1em; }
-#viewer .html-container { padding-top: 0; }  /* the sticky article header starts at the very top */
-.qa-article { padding: 0 .6em; }
-.qa-article-head { position: sticky; top: 0; background: var(--background-fill-primary); padding: .4em 0;
-  border-bottom: 1px solid var(--border-color-primary); }
-.qa-label { font-size: .85em; font-weight: 600; color: var(--color-accent); }
-.qa-title { margin: .2em 0; }
-.qa-body { white-space: pre-wrap; line-height: 1.55; margin-top: .6em; }
-.qa-body mark { background: #ffe066; color: #000; padding: 0 .1em; border-radius: 2px; }
-"""
+@dataclass(frozen=True)
+class _Turn:
+    """One finished answer of the session and the briefings it was read from."""
+
+    answer: Answer
+    reading: Reading | None
 
 
-def _transcript(turns: list[Answer]) -> list[dict[str, str]]:
+def _transcript(turns: list[_Turn]) -> list[dict[str, str]]:
     messages = []
-    for i, a in enumerate(turns):
-        messages += [{"role": "user", "content": render.question_html(a.question)},
-                     {"role": "assistant", "content": render.answer_html(a, i)}]
+    for i, t in enumerate(turns):
+        messages += [{"role": "user", "content": render.question_html(t.answer.question)},
+                     {"role": "assistant", "content": render.answer_html(t.answer, i, t.reading)}]
     return messages
 
 
-def _json(turns: list[Answer]) -> str:
+def _json(turns: list[_Turn]) -> str:
     """The last answer as ``briefqa ask --json`` prints it ("" before the first answer)."""
-    return json.dumps(answer_json(turns[-1]), ensure_ascii=False, indent=2) if turns else ""
+    return json.dumps(answer_json(turns[-1].answer), ensure_ascii=False, indent=2) if turns else ""
 
 
 def _rows(results: list[FileResult]) -> list[list[str]]:
@@ -121,7 +78,7 @@ def _rows(results: list[FileResult]) -> list[list[str]]:
             return f"{r.title} ({r.chunks} chunk{'s' if r.chunks != 1 else ''})" + (f"; {r.reason}" if r.reason else "")
         return r.reason
 
-    return [[Path(r.path).name, r.status, detail(r)] for r in results]
+    return [[r.path if "://" in r.path else Path(r.path).name, r.status, detail(r)] for r in results]  # a web address in full
 
 
 class _Handlers:
@@ -130,34 +87,48 @@ class _Handlers:
     def __init__(self, service: BriefingService) -> None:
         self.service = service
 
-    def ask(self, question: str, turns: list[Answer]) -> Iterator[tuple[Any, ...]]:
-        """Stream one answer; the chat history comes from the previous answers of this session."""
+    def ask(self, question: str, turns: list[_Turn], since: str = "", until: str = "",
+            sources: list[str] | None = None) -> Iterator[tuple[Any, ...]]:
+        """Stream one answer: the briefings being read first, then the text, then the finished answer.
+
+        The chat history comes from the previous answers of this session; ``since``/``until`` (YYYY-MM-DD, inclusive)
+        and ``sources`` (outlets) restrict the briefings it is answered from.
+        """
         done = _transcript(turns)
         if not question.strip():  # blank input is not sent (with history it would become a bare "follow-up to: …")
             gr.Warning("Type a question first.")
             yield done, turns, _json(turns), ""
             return
         user = {"role": "user", "content": render.question_html(question.strip())}
-        yield [*done, user, {"role": "assistant", "content": render.streaming_html("")}], turns, "", ""
+
+        def live(html: str) -> tuple[Any, ...]:
+            return [*done, user, {"role": "assistant", "content": html}], turns, "", ""
+
+        yield live(render.streaming_html(""))
+        reading: Reading | None = None
         final: Answer | None = None
         try:
-            for item in self.service.ask_stream(question, [(a.question, a.text) for a in turns]):
+            filters = Filters.parse(since.strip() or None, until.strip() or None, sources or ())
+            for item in self.service.events(question, [(t.answer.question, t.answer.text) for t in turns], filters=filters):
                 if isinstance(item, Answer):
                     final = item
+                elif isinstance(item, Reading):
+                    reading = item
+                    yield live(render.reading_html(reading))
                 else:
-                    yield [*done, user, {"role": "assistant", "content": render.streaming_html(item)}], turns, "", ""
+                    yield live(render.reading_html(reading, item))
         except BriefQAError as err:
             gr.Warning(str(err))
             yield done, turns, _json(turns), question
             return
         assert final is not None
-        turns = [*turns, final]
+        turns = [*turns, _Turn(final, reading)]
         yield _transcript(turns), turns, _json(turns), ""
 
-    def show_source(self, turns: list[Answer], evt: gr.EventData) -> str:
+    def show_source(self, turns: list[_Turn], evt: gr.EventData) -> str:
         """The clicked card's article with its quote highlighted (or why it cannot be shown)."""
         try:
-            answer = turns[int(evt.turn)]
+            answer = turns[int(evt.turn)].answer
             kind = str(evt.kind)
             cite = next(c for c in (answer.citations if kind == "cite" else answer.related) if c.n == int(evt.n))
         except (AttributeError, IndexError, StopIteration, ValueError):
@@ -172,13 +143,33 @@ class _Handlers:
     def pick_example(self, evt: gr.SelectData) -> str:
         return str(evt.value["text"])
 
-    def clear_chat(self) -> tuple[list[Answer], None, str]:
+    def clear_chat(self) -> tuple[list[_Turn], None, str]:
         return [], None, render.VIEWER_PLACEHOLDER
 
     def briefings(self) -> list[list[object]]:
         """Indexed articles, newest first: id, title, source, date, chunks."""
         return [[e.article.id, e.article.title, e.article.source or "", e.article.published or "", e.chunks]
                 for e in self.service.briefings()]
+
+    def context(self) -> tuple[Any, ...]:
+        """The status line, example questions about the newest briefings and the outlets to filter by (on load and
+        after each change)."""
+        return (render.status_html(self.service.status()), gr.Chatbot(examples=_examples(self.service)),
+                gr.Dropdown(choices=self.service.sources()))
+
+    def markdown(self, turns: list[_Turn]) -> str:
+        """The last answer as Markdown with footnotes ("" before the first answer): what "Copy as Markdown" copies."""
+        return answer_markdown(turns[-1].answer) if turns else ""
+
+    def add_urls(self, text: str) -> tuple[Any, ...]:
+        """Fetch and index the web addresses in ``text`` (one per line); one result row per address."""
+        results: list[FileResult] = []
+        try:
+            results = self.service.add_urls([line.strip() for line in text.splitlines() if line.strip()])
+        except BriefQAError as err:
+            gr.Warning(str(err))
+            return _rows(results), self.briefings(), text
+        return _rows(results), self.briefings(), ""
 
     def add_files(self, paths: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
         """Index uploaded files (kept in the data dir); one result row per file (added / unchanged / skipped / rejected)."""
@@ -206,25 +197,45 @@ class _Handlers:
         return str(evt.row_value[0])
 
 
+def _examples(service: BriefingService) -> list[dict[str, str]] | None:
+    return [{"text": q} for q in service.examples()] or None
+
+
+def _filter_controls(service: BriefingService) -> tuple[Any, Any, Any]:
+    """Beside the question box: a date range and the outlets to answer from (empty: everything indexed)."""
+    with gr.Row(elem_id="filters"):
+        since = gr.Textbox(label="From (YYYY-MM-DD)", value="", placeholder="any date", max_lines=1, scale=1, elem_id="since")
+        until = gr.Textbox(label="Until (YYYY-MM-DD)", value="", placeholder="any date", max_lines=1, scale=1, elem_id="until")
+        sources = gr.Dropdown(choices=service.sources(), value=[], multiselect=True, label="Sources", scale=2, elem_id="sources")
+    return since, until, sources
+
+
 def build_app(service: BriefingService) -> gr.Blocks:
     """The page's components and events; ``serve`` queues and launches it."""
     with gr.Blocks(title="briefing-qa", analytics_enabled=False) as demo:
         turns = gr.State([])
-        gr.Markdown("## briefing-qa\nAnswers are verbatim quotes from the indexed briefings. "
-                    "Click a quote to read it in its article.")
+        gr.Markdown("# briefing-qa\nAnswers are verbatim quotes from the indexed briefings. "
+                    "Click a quote (or Tab to it and press Enter) to read it in its article.")
+        status = gr.HTML(render.status_html(service.status()), elem_id="status")
         with gr.Tab("Chat", id="chat"):
             with gr.Row(equal_height=False):
                 with gr.Column(scale=3):
                     chatbot = gr.Chatbot(
                         label="Answers", height=620, latex_delimiters=[], feedback_options=None, buttons=["copy", "copy_all"],
-                        examples=[{"text": q} for q in EXAMPLES], placeholder="Ask a question about the indexed briefings.",
+                        examples=_examples(service), placeholder="Ask a question about the indexed briefings.",
                         elem_id="chat",
                     )
                     with gr.Row():
-                        question = gr.Textbox(placeholder="Ask a question…", show_label=False, scale=5, elem_id="question")
+                        question = gr.Textbox(placeholder="Ask a question…", label="Question", show_label=False, scale=5,
+                                              elem_id="question")
                         send = gr.Button("Ask", variant="primary", scale=1, elem_id="send")
+                    filters = _filter_controls(service)
                     with gr.Accordion("Last answer as JSON", open=False):
                         answer_box = gr.Code(language="json", label="answer", interactive=False, elem_id="answer-json")
+                    with gr.Row():
+                        markdown = gr.Textbox(label="Last answer as Markdown", lines=3, interactive=False, buttons=["copy"],
+                                              elem_id="answer-md", scale=5)
+                        copy = gr.Button("Copy as Markdown", size="sm", scale=1, elem_id="copy-md")
                 with gr.Column(scale=2):
                     viewer = gr.HTML(render.VIEWER_PLACEHOLDER, label="Source", js_on_load=VIEWER_JS, max_height=680,
                                      container=True, elem_id="viewer")
@@ -237,10 +248,14 @@ def build_app(service: BriefingService) -> gr.Blocks:
             results = gr.Dataframe(headers=["file", "status", "detail"], interactive=False, label="Last upload", wrap=True,
                                    elem_id="upload-results")
             with gr.Row():
+                urls = gr.Textbox(label="Add from web addresses (one per line)", lines=2, scale=4, elem_id="urls")
+                fetch = gr.Button("Fetch and add", scale=1, elem_id="fetch")
+            with gr.Row():
                 remove_id = gr.Textbox(label="Article id to remove (a prefix is enough; click a row to fill it)", scale=4)
                 remove = gr.Button("Remove", variant="stop", scale=1)
 
-        page = _Page(turns, chatbot, question, send, answer_box, viewer, table, refresh, upload, results, remove_id, remove)
+        page = _Page(turns, chatbot, question, send, answer_box, viewer, table, refresh, upload, results, remove_id, remove, status,
+                     filters, markdown, copy, urls, fetch)
         _wire(_Handlers(service), demo, page)
     return demo
 
@@ -261,22 +276,35 @@ class _Page:
     results: Any
     remove_id: Any
     remove: Any
+    status: Any
+    filters: tuple[Any, Any, Any]  # since, until, sources
+    markdown: Any
+    copy: Any
+    urls: Any
+    fetch: Any
 
 
 def _wire(h: _Handlers, demo: gr.Blocks, p: _Page) -> None:
     """Connect the page's events to the handlers (model-using ones share one queue slot)."""
-    chat_io: dict[str, Any] = dict(fn=h.ask, inputs=[p.question, p.turns], outputs=[p.chatbot, p.turns, p.answer_box, p.question],
-                                   concurrency_id=MODEL_QUEUE)
-    p.question.submit(**chat_io, api_name="ask")
-    p.send.click(**chat_io, api_visibility="private")
+    chat_io: dict[str, Any] = dict(fn=h.ask, inputs=[p.question, p.turns, *p.filters],
+                                   outputs=[p.chatbot, p.turns, p.answer_box, p.question], concurrency_id=MODEL_QUEUE)
+    asked = [p.question.submit(**chat_io, api_name="ask"), p.send.click(**chat_io, api_visibility="private")]
     picked = p.chatbot.example_select(h.pick_example, None, p.question, api_visibility="private")
-    picked.then(**chat_io, api_visibility="private")
-    p.chatbot.clear(h.clear_chat, None, [p.turns, p.answer_box, p.viewer], api_visibility="private")
+    asked.append(picked.then(**chat_io, api_visibility="private"))
+    for answered in asked:
+        answered.then(h.markdown, p.turns, p.markdown, api_visibility="private")
+    p.copy.click(None, p.markdown, None, js="(md) => { navigator.clipboard.writeText(md); }")
+    p.chatbot.clear(h.clear_chat, None, [p.turns, p.answer_box, p.viewer], api_visibility="private").then(
+        h.markdown, p.turns, p.markdown, api_visibility="private")
     p.viewer.click(h.show_source, p.turns, p.viewer, show_progress="hidden", api_visibility="private")
     demo.load(h.briefings, None, p.table, api_name="briefings")
+    demo.load(h.context, None, [p.status, p.chatbot, p.filters[2]], api_visibility="private")
     p.refresh.click(h.briefings, None, p.table, api_visibility="private")
-    p.upload.upload(h.add_files, p.upload, [p.results, p.table, p.upload], api_name="add_files", concurrency_id=MODEL_QUEUE)
-    p.remove.click(h.remove_article, p.remove_id, [p.table, p.remove_id], api_name="remove_article", concurrency_id=MODEL_QUEUE)
+    added = p.upload.upload(h.add_files, p.upload, [p.results, p.table, p.upload], api_name="add_files", concurrency_id=MODEL_QUEUE)
+    removed = p.remove.click(h.remove_article, p.remove_id, [p.table, p.remove_id], api_name="remove_article", concurrency_id=MODEL_QUEUE)
+    fetched = p.fetch.click(h.add_urls, p.urls, [p.results, p.table, p.urls], api_name="add_urls", concurrency_id=MODEL_QUEUE)
+    for changed in (added, removed, fetched):  # the status line, the example questions and the outlets follow the index
+        changed.then(h.context, None, [p.status, p.chatbot, p.filters[2]], api_visibility="private")
     p.table.select(h.pick_row, None, p.remove_id, api_visibility="private")
 
 
