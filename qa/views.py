@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from index.sentences import split_sentences
 from index.store import StoredArticle
 from qa.records import Answer, Citation, Side
+from qa.verify import split_claims
 
 Check = Literal["supported", "contradicted", "unsupported", "unchecked", "uncited"]
 SIDE_LABELS: dict[Side, str] = {"yes": "Yes", "no": "No", "neither": "Neither"}
@@ -136,8 +136,7 @@ def claims(answer: Answer) -> tuple[Claim, ...]:
     """
     by_n = {c.n: c for c in answer.citations}
     out = []
-    for start, end in split_sentences(answer.text):
-        text = answer.text[start:end]
+    for text in split_claims(answer.text):  # the sentences the judge judged
         numbers = tuple(dict.fromkeys(int(m) for m in _MARKER.findall(text)))
         out.append(Claim(text, numbers, _check(numbers, by_n)))
     return tuple(out)
