@@ -46,7 +46,7 @@ class Answers:
         question), led by the values that copies state differently; a conflict makes the verdict "mixed".
         ``judged``: the citations' stances come from the support judge (``qa.verify``) and are kept."""
         if is_yes_no(question):
-            resolved = grouped(question, resolved) if judged else both_sides(question, resolved, evidence)
+            resolved = grouped(question, resolved, judged=True) if judged else both_sides(question, resolved, evidence)
         else:
             resolved = with_closest(resolved, evidence, add=not judged)
         answer = self.answer(question, with_conflicts(resolved, conflicts))
@@ -76,15 +76,16 @@ def both_sides(question: str, resolved: Resolved, evidence: Sequence[Evidence]) 
     return grouped(question, Resolved(resolved.text, tuple(cites), resolved.notes))
 
 
-def grouped(question: str, resolved: Resolved) -> Resolved:
-    """The answer to a yes/no question from quotes whose stances are already judged: grouped by side and
-    speaker (the model's wording is kept when no quote takes a side)."""
+def grouped(question: str, resolved: Resolved, *, judged: bool = False) -> Resolved:
+    """The answer to a yes/no question from quotes whose stances are set: grouped by side and speaker (the
+    model's wording is kept when no quote takes a side). Only ``judged`` stances (the support judge's) are
+    trusted to say which dated statement is the latest and what it replaces."""
     cites = [c for c in resolved.citations if c.verified]
     if not {c.stance for c in cites} - {"neutral"}:
         return Resolved(resolved.text, tuple(cites), resolved.notes)
     order = {"yes": 0, "no": 1, "neutral": 2}
     cites = [replace(c, n=i) for i, c in enumerate(sorted(cites, key=lambda c: order[c.stance]), start=1)]
-    return Resolved(side_by_side(question, cites), tuple(cites), resolved.notes)
+    return Resolved(side_by_side(question, cites, with_latest=judged), tuple(cites), resolved.notes)
 
 
 def with_conflicts(resolved: Resolved, conflicts: Sequence[Conflict]) -> Resolved:
@@ -131,12 +132,13 @@ def with_closest(resolved: Resolved, evidence: Sequence[Evidence], *, add: bool 
     return Resolved(text, tuple(cites), resolved.notes)
 
 
-def side_by_side(question: str, cites: Sequence[Citation]) -> str:
+def side_by_side(question: str, cites: Sequence[Citation], *, with_latest: bool = False) -> str:
     """"The briefings disagree. Yes: Levan Dzhagaryan (ambassador to Tehran) [3]. No: …"."""
     verdict = verdict_of(question, [c.stance for c in cites])
     lead = {"mixed": "The briefings disagree.", "contradicted": "No, according to the briefings.",
             "supported": "Yes, according to the briefings."}[verdict]
-    parts = [lead, latest(cites)] if verdict == "mixed" and latest(cites) else [lead]
+    lead_latest = latest(cites) if with_latest and verdict == "mixed" else ""
+    parts = [lead, lead_latest] if lead_latest else [lead]
     for stance, label in (("yes", "Yes"), ("no", "No"), ("neutral", "See also")):
         speakers: dict[str, list[int]] = {}
         for c in cites:

@@ -134,3 +134,11 @@ def test_when_every_claim_is_cut_the_quotes_that_answer_the_question_are_shown_i
     assert answer.citations[0].support is not None and answer.citations[0].support.claim == ""
     assert any("not supported by its quotes" in note for note in answer.notes)
     assert_quotes_verbatim(indexed, answer)
+
+
+def test_only_judged_sides_lead_with_the_latest_statement() -> None:
+    from qa.compose import side_by_side
+    cites = [_cite(1, "2026-03-03", "yes"), _cite(2, "2026-04-15", "no")]
+    q = "Will the barrier open in June?"
+    assert side_by_side(q, cites, with_latest=True).startswith("The briefings disagree. The latest briefing (2026-04-15) says no [2]")
+    assert "latest" not in side_by_side(q, cites)  # the word rules' stances are not trusted with it
