@@ -28,7 +28,7 @@ from qa.cite import cited_evidence, resolve
 from qa.conflict import find_conflicts
 from qa.generators import Generator
 from qa.prompt import SCHEMA, build_messages, parse_draft, partial_answer
-from qa.records import Answer, Evidence, Reading
+from qa.records import Answer, Drafting, Evidence, Reading
 from qa.retrieve import Retrieval, Retriever
 from qa.verify import Checked, Verifier
 
@@ -53,11 +53,15 @@ class Assistant:
         self, question: str, history: Sequence[Turn] | None = None, *, filters: Filters | None = None
     ) -> Iterator[str | Answer]:
         """Yield the answer text as it grows (``str``), then the final ``Answer``; ``filters``: only articles inside them."""
-        return (item for item in self.events(question, history, filters=filters) if not isinstance(item, Reading))
+        for item in self.events(question, history, filters=filters):
+            if isinstance(item, Drafting):
+                yield item.text
+            elif not isinstance(item, Reading):
+                yield item
 
     def events(
         self, question: str, history: Sequence[Turn] | None = None, *, filters: Filters | None = None
-    ) -> Iterator[Reading | str | Answer]:
+    ) -> Iterator[Reading | Drafting | Answer]:
         """``ask_stream`` preceded by a ``Reading``: the briefings retrieved, before the model starts."""
         t0 = time.perf_counter()
         standalone = contextualize(_checked(question), history)[:MAX_QUESTION_CHARS]
@@ -94,8 +98,9 @@ class Assistant:
             answer = replace(answer, citations=self.verifier.attach(standalone, answer.citations), unsupported=checked.unsupported)
         yield answer
 
-    def _draft(self, question: str, evidence: Sequence[Evidence]) -> Gen[str, None, str]:
-        """Stream the model's JSON draft, yielding its answer text with checked markers as it grows; return the raw reply."""
+    def _draft(self, question: str, evidence: Sequence[Evidence]) -> Gen[Drafting, None, str]:
+        """Stream the model's JSON draft, yielding its answer text with checked markers (and their verbatim quotes) as it
+        grows; return the raw reply."""
         assert self.generator is not None
         raw, shown = "", ""
         stream = self.generator.stream(build_messages(question, evidence), json_schema=SCHEMA, max_tokens=self.settings.max_answer_tokens)
@@ -103,10 +108,10 @@ class Assistant:
             raw += piece
             partial = partial_answer(raw)
             if partial:
-                text = resolve(partial, evidence).text
-                if text != shown:
-                    shown = text
-                    yield text
+                resolved = resolve(partial, evidence)
+                if resolved.text != shown:
+                    shown = resolved.text
+                    yield Drafting(resolved.text, tuple(c for c in resolved.citations if c.verified))
         return raw
 
     def _speakers(self, retrieval: Retrieval) -> list[str]:

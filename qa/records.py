@@ -120,6 +120,15 @@ class Reading:
 
 
 @dataclass(frozen=True)
+class Drafting:
+    """The answer while the model writes it (``Assistant.events``): the text so far, its ``[n]`` markers
+    resolved, and the quotes they point to — verbatim spans already, not yet judged."""
+
+    text: str
+    citations: tuple[Citation, ...]
+
+
+@dataclass(frozen=True)
 class Timings:
     retrieve_s: float
     generate_s: float

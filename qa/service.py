@@ -42,7 +42,7 @@ from qa.assistant import Assistant
 from qa.chat import Turn
 from qa.generators import Generator, make_generator
 from qa.judge import Judge, load_calibration
-from qa.records import Answer, Reading
+from qa.records import Answer, Drafting, Reading
 from qa.retrieve import Retriever
 from qa.verify import Verifier
 from qa.views import IndexStatus, example_questions, index_status
@@ -137,8 +137,8 @@ class BriefingService:
 
     def events(
         self, question: str, history: Sequence[Turn] | None = None, *, filters: Filters | None = None
-    ) -> Iterator[Reading | str | Answer]:
-        """The briefings being read (``Reading``), then the answer text as it grows, then the ``Answer``."""
+    ) -> Iterator[Reading | Drafting | Answer]:
+        """The briefings being read (``Reading``), then the answer as it grows (``Drafting``: text and verbatim quotes), then the ``Answer``."""
         return self.assistant.events(question, history, filters=filters)
 
     def add(self, paths: Iterable[str | Path], on_progress: Progress | None = None, *, allow_private: bool | None = None) -> list[FileResult]:

@@ -357,3 +357,17 @@ def test_the_page_shows_the_briefings_being_read_before_the_answer(service: Brie
     assert "Searching the briefings" in shown[0]
     assert 'class="qa-sources"' in shown[1] and "Russia, Iran Not Allies in Syria" in shown[1] and "qa-badge" not in shown[1]
     assert "qa-badge" in shown[-1] and "<summary>Read 1 briefing</summary>" in shown[-1]
+
+
+def test_quote_cards_appear_while_the_answer_is_written(service: BriefingService) -> None:
+    """A Drafting event's verbatim quotes are shown as cards before the answer is finished (and judged)."""
+    import json
+
+    from tests.fakes import ScriptedGenerator
+    from ui.app import _Handlers
+
+    reply = json.dumps({"answerable": True, "answer": "Ryabkov said they are not allies [S1]. " + "More. " * 12, "verdict": "no"})
+    service.assistant.generator = ScriptedGenerator([reply])
+    shown = [chat[-1]["content"] for chat, *_ in _Handlers(service).ask(ALLY, [])]
+    drafting = [html for html in shown[:-1] if "qa-drafting-cards" in html]
+    assert drafting and "qa-badge" not in drafting[0] and 'class="qa-card ' in drafting[0]

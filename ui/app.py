@@ -42,7 +42,7 @@ from index.filters import Filters  # noqa: E402
 from index.formats import SUPPORTED  # noqa: E402
 from index.records import FileResult  # noqa: E402
 from qa.export import answer_markdown  # noqa: E402
-from qa.records import Answer, Reading, answer_json  # noqa: E402
+from qa.records import Answer, Drafting, Reading, answer_json  # noqa: E402
 from qa.service import BriefingService  # noqa: E402
 from ui import render  # noqa: E402
 from ui.style import CSS, VIEWER_JS  # noqa: E402
@@ -115,8 +115,8 @@ class _Handlers:
                 elif isinstance(item, Reading):
                     reading = item
                     yield live(render.reading_html(reading))
-                else:
-                    yield live(render.reading_html(reading, item))
+                elif isinstance(item, Drafting):
+                    yield live(render.reading_html(reading, item.text, item.citations, len(turns)))
         except BriefQAError as err:
             gr.Warning(str(err))
             yield done, turns, _json(turns), question
@@ -132,7 +132,7 @@ class _Handlers:
             kind = str(evt.kind)
             cite = next(c for c in (answer.citations if kind == "cite" else answer.related) if c.n == int(evt.n))
         except (AttributeError, IndexError, StopIteration, ValueError):
-            return render.notice_html("That quote belongs to an answer that is no longer in the chat.")
+            return render.notice_html("That quote belongs to an answer still being written, or no longer in the chat.")
         article = self.service.article(cite.article_id)
         if article is None:
             return render.notice_html(f"“{cite.title}” is no longer in the index (it was removed).")

@@ -21,6 +21,7 @@ Every quote card and the viewer show the article's published date (``date_html``
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date, datetime, timezone
 from html import escape
 
@@ -215,21 +216,24 @@ def _claims_html(answer: Answer, turn: int) -> str:
     return html
 
 
-def reading_html(reading: Reading | None, text: str = "") -> str:
-    """While the answer is written: the briefings being read (title, outlet, date), a live status, the text so far.
+def reading_html(reading: Reading | None, text: str = "", quotes: Sequence[Citation] = (), turn: int = 0) -> str:
+    """While the answer is written: the briefings being read (title, outlet, date), a live status, the text so far
+    and the quote cards its markers resolve to (verbatim already; judged when the answer is finished).
 
     >>> from index.records import Article
     >>> html = reading_html(Reading("q", (Article.create(title="Barrier <late>", text="x", source="Herald"),), 0.012))
     >>> "Reading 1 briefing (found in 0.01 s)" in html and "Barrier &lt;late&gt;</span> · Herald · " in html
     True
     """
+    cards = "".join(card_html(c, turn, "cite") for c in quotes)
+    cards = f'<div class="qa-cards qa-drafting-cards">{cards}</div>' if cards else ""
     if reading is None:
         return streaming_html(text)
     n = len(reading.articles)
     step = "writing the answer…" if text else "waiting for the model…"
     status = f"Reading {n} briefing{'s' if n != 1 else ''} (found in {reading.retrieve_s:.2f} s) · {step}"
     return (f'<div class="qa-answer qa-streaming"><p class="qa-status" role="status">{status}</p>'
-            f'{_sources_list(reading)}<p class="qa-text">{_inline(text)}</p></div>')
+            f'{_sources_list(reading)}<p class="qa-text">{_inline(text)}</p>{cards}</div>')
 
 
 def _sources_list(reading: Reading) -> str:
