@@ -50,13 +50,15 @@ _FROM_SIDE: dict[str, Label] = {"yes": "supports", "no": "contradicts", "neither
 @dataclass(frozen=True)
 class Judgement:
     """The judge's verdict on one quote: ``label`` with its probability ``p``; for yes/no questions the
-    quote's ``side`` with ``p_side`` (both ``None`` otherwise); ``vetoes``: code checks that fired."""
+    quote's ``side`` with ``p_side`` (both ``None`` otherwise); ``vetoes``: code checks that fired;
+    ``model``: the model's own first choice (the raw argmax, before calibration and code signals)."""
 
     label: Label
     p: float
     side: Side | None = None
     p_side: float | None = None
     vetoes: tuple[str, ...] = ()
+    model: str = ""
 
 
 @dataclass(frozen=True)
@@ -170,10 +172,10 @@ class Judge:
         probs = _softmax({k: (-math.inf if fired and k in ("yes", "supports") else v) for k, v in scores.items()})
         best = max(probs, key=probs.__getitem__)
         if not yes_no:
-            return Judgement(best, probs[best], None, None, fired)  # type: ignore[arg-type]
+            return Judgement(best, probs[best], None, None, fired, max(raw, key=raw.__getitem__))  # type: ignore[arg-type]
         wanted = _claim_side(question, claim)
         agreement = best if wanted is None or best == "neither" else ("yes" if best == wanted else "no")
-        return Judgement(_FROM_SIDE[agreement], probs[best], best, probs[best], fired)  # type: ignore[arg-type]
+        return Judgement(_FROM_SIDE[agreement], probs[best], best, probs[best], fired, max(raw, key=raw.__getitem__))  # type: ignore[arg-type]
 
 
 def veto_reasons(question: str, claim: str, quote: str) -> list[str]:

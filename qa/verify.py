@@ -4,9 +4,9 @@
 answer's quotes in one batch over a cached prefix) gives each citation a ``Support`` (label with its
 probability; the side for yes/no questions). Then:
 
-- wh-questions: each answer sentence that cites quotes (a *claim*) is kept only if one of its quotes
-  *supports* it; the others are cut from the text and listed in ``Answer.unsupported``. When no claim
-  is left, the cited quotes that answer the question by themselves (judged against the question alone)
+- wh-questions: an answer sentence that cites quotes (a *claim*) is cut when the judge surely rejects every
+  one of its quotes (not *supports*, p ≥ ``CUT_P``, and not the model's own first choice either); cut
+  claims are removed from the text and listed in ``Answer.unsupported``. When no claim is left, the cited quotes that answer the question by themselves (judged against the question alone)
   are the answer, in the briefings' words; with none, the answer is a refusal with the related passages
   (``Checked.refusal``).
 - yes/no questions: each quote's side (yes / no / neither) comes from the judge, not from negation
@@ -34,6 +34,7 @@ from qa.records import Citation, Evidence, Stance, Support, closest
 from qa.stance import is_yes_no, stance_of
 
 OPPOSITE_CANDIDATES = 2  # uncited sentences the rules call opposite that the judge reads, at most
+CUT_P = 0.8  # a claim is cut only when the judge rejects every quote of it this surely, and the model agrees
 _STANCE: dict[str, Stance] = {"yes": "yes", "no": "no", "neither": "neutral"}
 _SENTENCE = re.compile(r".*?(?:[.?!…]+(?:\s*\[\d+\])*[\"”’)]*(?=\s|$)|$)\s*", re.S)  # "£48.5m" is one sentence
 
@@ -68,23 +69,30 @@ class Verifier:
         return tuple(replace(c, support=found[id(c)]) if id(c) in found else c for c in citations)
 
     def _judge(self, question: str, pairs: Sequence[tuple[str, Citation]]) -> list[Support]:
+        return [s for s, _ in self._verdicts(question, pairs)]
+
+    def _verdicts(self, question: str, pairs: Sequence[tuple[str, Citation]]) -> list[tuple[Support, bool]]:
+        """Each pair's ``Support``, and whether the judge rejects it surely: not "supports", with probability at least
+        ``CUT_P``, and not the model's own first choice either (the calibration's code signals misfire when the
+        quote names a person or a thing by a pronoun or a short name; then the claim stays, with its label)."""
         verdicts = self.judge.judge_all(question, [(claim, c.quote, None) for claim, c in pairs])  # as calibrated: no speaker line
-        return [_support(j, claim) for j, (claim, _) in zip(verdicts, pairs)]
+        return [(_support(j, claim), j.label != "supports" and j.p >= CUT_P and j.model != "supports")
+                for j, (claim, _) in zip(verdicts, pairs)]
 
     def _claims(self, question: str, resolved: Resolved) -> Checked:
         cites = {c.n: c for c in resolved.citations if c.verified}
         claims = [(s, [int(n) for n in re.findall(r"\[(\d+)\]", s) if int(n) in cites]) for s in split_claims(resolved.text)]
         pairs = [(claim_text(s), cites[n]) for s, ns in claims for n in ns]
-        judged = dict(zip(((claim, c.n) for claim, c in pairs), self._judge(question, pairs)))
+        judged = dict(zip(((claim, c.n) for claim, c in pairs), self._verdicts(question, pairs)))
         kept_text, unsupported, support = [], [], {}
         for sentence, ns in claims:
             claim = claim_text(sentence)
             verdicts = {n: judged[(claim, n)] for n in ns}
-            if ns and not any(v.label == "supports" for v in verdicts.values()):
+            if ns and all(rejected for _, rejected in verdicts.values()):
                 unsupported.append(claim)
                 continue
             kept_text.append(sentence)
-            for n, v in verdicts.items():
+            for n, (v, _) in verdicts.items():
                 if n not in support or v.label == "supports":
                     support[n] = v
         notes = (*resolved.notes, *(f"cut, not supported by its quotes: {c!r}" for c in unsupported))
