@@ -5,7 +5,8 @@ answer's quotes in one batch over a cached prefix) gives each citation a ``Suppo
 probability; the side for yes/no questions). Then:
 
 - wh-questions: an answer sentence that cites quotes (a *claim*) is cut when the judge surely rejects every
-  one of its quotes (not *supports*, p ≥ ``CUT_P``, and not the model's own first choice either); cut
+  one of its quotes (a number the quote never states; or not *supports*, p ≥ ``CUT_P``, and not the
+  model's own first choice either); cut
   claims are removed from the text and listed in ``Answer.unsupported``. When no claim is left, the cited quotes that answer the question by themselves (judged against the question alone)
   are the answer, in the briefings' words; with none, the answer is a refusal with the related passages
   (``Checked.refusal``).
@@ -72,11 +73,12 @@ class Verifier:
         return [s for s, _ in self._verdicts(question, pairs)]
 
     def _verdicts(self, question: str, pairs: Sequence[tuple[str, Citation]]) -> list[tuple[Support, bool]]:
-        """Each pair's ``Support``, and whether the judge rejects it surely: not "supports", with probability at least
-        ``CUT_P``, and not the model's own first choice either (the calibration's code signals misfire when the
-        quote names a person or a thing by a pronoun or a short name; then the claim stays, with its label)."""
+        """Each pair's ``Support``, and whether the judge rejects it surely: a veto fired (the claim states a number
+        the quote never states), or not "supports" with probability at least ``CUT_P`` and not the model's own first
+        choice either (the calibration's code signals misfire when the quote names a person or a thing by a pronoun
+        or a short name; then the claim stays, with its label)."""
         verdicts = self.judge.judge_all(question, [(claim, c.quote, None) for claim, c in pairs])  # as calibrated: no speaker line
-        return [(_support(j, claim), j.label != "supports" and j.p >= CUT_P and j.model != "supports")
+        return [(_support(j, claim), j.label != "supports" and (bool(j.vetoes) or (j.p >= CUT_P and j.model != "supports")))
                 for j, (claim, _) in zip(verdicts, pairs)]
 
     def _claims(self, question: str, resolved: Resolved) -> Checked:

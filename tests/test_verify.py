@@ -142,3 +142,13 @@ def test_only_judged_sides_lead_with_the_latest_statement() -> None:
     q = "Will the barrier open in June?"
     assert side_by_side(q, cites, with_latest=True).startswith("The briefings disagree. The latest briefing (2026-04-15) says no [2]")
     assert "latest" not in side_by_side(q, cites)  # the word rules' stances are not trusted with it
+
+
+def test_a_claim_stating_a_number_its_quote_never_states_is_cut_whatever_the_model_says(indexed: Indexer) -> None:
+    probe, _ = judged(indexed, [], lambda q, c: "supports")
+    n = evidence_number(probe, WHO, "Deputy Foreign Minister Sergei Ryabkov")
+    # The model favours "supports"; the number veto decides (85 is in the evidence, as "85 kilometers", not in this quote).
+    a, _ = judged(indexed, [draft(f"Ryabkov has been Deputy Foreign Minister for 85 days [S{n}].")], lambda quote, claim: "supports")
+    answer = a.ask(WHO)
+    assert answer.unsupported == ("Ryabkov has been Deputy Foreign Minister for 85 days.",)
+    assert "85 days" not in answer.text and not answer.refused  # the quote itself answers the question
