@@ -48,7 +48,7 @@ class Answers:
         if is_yes_no(question):
             resolved = grouped(question, resolved, judged=True) if judged else both_sides(question, resolved, evidence)
         else:
-            resolved = with_closest(resolved, evidence, add=not judged)
+            resolved = with_closest(resolved, evidence)  # the judge then checks the closest passage too
         answer = self.answer(question, with_conflicts(resolved, conflicts))
         return replace(answer, verdict="mixed") if conflicts else answer
 
@@ -113,11 +113,10 @@ CLOSEST_MARGIN = 0.08
 CLAIMS_DISAGREEMENT = re.compile(r"^(?:the\s+)?sources\s+(?:disagree|contradict each other)\s*[:;,.]?\s*", re.I)
 
 
-def with_closest(resolved: Resolved, evidence: Sequence[Evidence], *, add: bool = True) -> Resolved:
+def with_closest(resolved: Resolved, evidence: Sequence[Evidence]) -> Resolved:
     """For a wh-question: if the best-scoring evidence sentence beats every cited one by a clear
-    margin, show it too (the small model sometimes answers from a weaker sentence; not when ``add`` is
-    false: the support judge has checked the claims); and drop a "sources disagree" lead when fewer
-    than two sentences are cited."""
+    margin, show it too (the small model sometimes answers from a weaker sentence); and drop a
+    "sources disagree" lead when fewer than two sentences are cited."""
     cites = list(resolved.citations)
     text = resolved.text
     if len({(c.article_id, c.start) for c in cites}) < 2:
@@ -125,7 +124,7 @@ def with_closest(resolved: Resolved, evidence: Sequence[Evidence], *, add: bool 
         text = text[:1].upper() + text[1:]
     cited = [e.cosine for e in evidence if any(within(c, e) for c in cites)]
     best = max(evidence, key=lambda e: e.cosine, default=None)
-    if add and best is not None and cited and best.cosine - max(cited) >= CLOSEST_MARGIN:
+    if best is not None and cited and best.cosine - max(cited) >= CLOSEST_MARGIN:
         extra = make_citation(len(cites) + 1, best)
         cites.append(extra)
         text += f" Closest passage: {best.speaker or _outlet(extra)} [{extra.n}]."
