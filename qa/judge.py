@@ -154,14 +154,17 @@ class Judge:
         """The judgement of one quote shown for ``claim`` (an answer sentence; "" for a bare yes/no)."""
         return self.judge_all(question, [(claim, quote, speaker)])[0]
 
-    def judge_all(self, question: str, shown: Sequence[tuple[str, str, str | None]]) -> list[Judgement]:
-        """Judge each shown ``(claim, quote, speaker)`` in one batch over the cached prefix."""
+    def judge_all(self, question: str, shown: Sequence[tuple[str, str, str | None]], stated: Sequence[str] = ()) -> list[Judgement]:
+        """Judge each shown ``(claim, quote, speaker)`` in one batch over the cached prefix. ``stated[i]``: what
+        the i-th quote's article states around it that the number veto counts too (its date line: an answer to
+        "when was it published?" takes the date from there, not from the quote)."""
         raws = self.raw_many(question, shown)
-        return [self.decide(question, claim, quote, raw) for (claim, quote, _), raw in zip(shown, raws)]
+        extra = [*stated, *[""] * (len(shown) - len(stated))]
+        return [self.decide(question, claim, quote, raw, also) for (claim, quote, _), raw, also in zip(shown, raws, extra)]
 
-    def decide(self, question: str, claim: str, quote: str, raw: Mapping[str, float]) -> Judgement:
+    def decide(self, question: str, claim: str, quote: str, raw: Mapping[str, float], stated: str = "") -> Judgement:
         """Calibrate, veto and pick the label from ``raw`` log-probabilities (no model call)."""
-        fired = tuple(veto_reasons(question, claim, quote)) if self.vetoes else ()
+        fired = tuple(veto_reasons(question, claim, f"{quote} {stated}".strip())) if self.vetoes else ()
         yes_no = is_yes_no(question)
         names, bias, weights = (SIDES, self.calibration.side, self.calibration.side_weights) if yes_no else (
             LABELS, self.calibration.support, self.calibration.support_weights)

@@ -34,6 +34,7 @@ from core.text import has_word, tokenize
 from qa.cite import MARKER, Resolved, cited_evidence
 from qa.prompt import Draft
 from qa.records import Evidence
+from qa.speaker import speech_by
 
 SpeakersNear = Callable[[Evidence], list[str]]  # the speakers (name and role) of a sentence and its neighbours
 
@@ -68,12 +69,12 @@ def missing_names(question: str, context: str) -> list[str]:
     return missing
 
 
-_NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*")
+NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*")
 
 
 def missing_numbers(question: str, context: str) -> list[str]:
     """The question's numbers that ``context`` never states (digits not part of a longer number)."""
-    return [n for n in dict.fromkeys(_NUMBER.findall(question)) if not re.search(rf"(?<![\d.,]){re.escape(n)}(?![\d]|[.,]\d)", context)]
+    return [n for n in dict.fromkeys(NUMBER.findall(question)) if not re.search(rf"(?<![\d.,]){re.escape(n)}(?![\d]|[.,]\d)", context)]
 
 
 def missing_terms(question: str, context: str) -> list[str]:
@@ -111,7 +112,7 @@ def before_model(question: str, passages_text: str, evidence: Sequence[Evidence]
     if absent:
         return f"The briefings never mention {', '.join(absent)}."
     person = asked_speaker(question)
-    if person and not speaker_found(person, speakers):
+    if person and not speaker_found(person, speakers) and not speech_by(person, passages_text):
         return f"The briefings quote no statement by {person}."
     return None
 
@@ -143,7 +144,8 @@ def after_model(question: str, draft: str, resolved: Resolved, evidence: Sequenc
     if noun and not has_word(noun[0], set(tokenize(" ".join(ev.text for ev in cited)))):
         return f"None of the sentences the answer would cite counts {counted.group(1)}."
     person = asked_speaker(question)
-    if person and not speaker_found(person, [s for ev in cited for s in speakers_near(ev)]):
+    if person and not speaker_found(person, [s for ev in cited for s in speakers_near(ev)]) and not speech_by(
+            person, " ".join(ev.text for ev in cited)):
         return f"None of the sentences the answer would cite is a statement by {person}."
     return None
 

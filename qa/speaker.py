@@ -108,6 +108,7 @@ _RUN = rf"(?<![\w'’.-]){_TOKEN}(?:[ \t]+(?:{_PARTICLE}[ \t]+)*{_TOKEN})*"
 _PRON = r"(?<![\w'’-])(?P<pron>[Hh]e|[Ss]he)\b"
 _OBJ_PRON = r"(?<![\w'’-])(?P<pron>he|she|him|her)\b"
 _AUXES = rf"(?:(?:{'|'.join(_AUX.split())})[ \t]+)*"
+_SAY_ALT = "|".join(_SAY.split())
 _RUN_RE = re.compile(_RUN)
 _VERB_RE = re.compile(
     rf"\b(?:(?P<say>{'|'.join(_SAY.split())})|(?P<acc>according to)|(?P<quoted>quoted))\b"
@@ -252,6 +253,18 @@ class _Registry:
             if not self.mentions[i].possessive:
                 return self.resolve(self.mentions[i])
         return None
+
+
+def speech_by(person: str, text: str) -> bool:
+    """Whether ``text`` has ``person``'s surname right beside a speech verb ("said Hewitt", "Mr Straw has
+    said"): a statement by them even where quotation marks are unbalanced and ``attribute`` gives up.
+
+    >>> speech_by("Lleyton Hewitt", '"It is no big deal," said Hewitt.'), speech_by("Steve Jobs", "Jobs hired him.")
+    (True, False)
+    """
+    surname = re.escape(person.split()[-1])
+    return bool(re.search(rf"\b(?:{_SAY_ALT})[ \t]+(?:(?:Mr|Mrs|Ms|Dr|Sir)\.?[ \t]+)?{surname}\b"
+                          rf"|\b{surname}[ \t]+{_AUXES}(?:{_SAY_ALT})\b", text))
 
 
 def attribute(text: str, sentences: Sequence[Sentence]) -> list[Speaker | None]:

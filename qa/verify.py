@@ -27,14 +27,17 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 
 from qa.cite import MARKER, Resolved, make_citation
 from qa.compose import CLAIMS_DISAGREEMENT, statements
 from qa.judge import Judge, Judgement
 from qa.records import Citation, Evidence, Stance, Support, closest
+from qa.refusal import NUMBER, missing_numbers
 from qa.stance import is_yes_no, stance_of
 
 OPPOSITE_CANDIDATES = 2  # uncited sentences the rules call opposite that the judge reads, at most
+RECITE_CANDIDATES = 2  # uncited sentences read for a cut claim, at most
 CUT_P = 0.8  # a claim is cut only when the judge rejects every quote of it this surely, and the model agrees
 _STANCE: dict[str, Stance] = {"yes": "yes", "no": "no", "neither": "neutral"}
 _SENTENCE = re.compile(r".*?(?:[.?!…]+(?:\s*\[\d+\])*[\"”’)]*(?=\s|$)|$)\s*", re.S)  # "£48.5m" is one sentence
@@ -60,7 +63,7 @@ class Verifier:
         """Judge ``resolved``'s verified citations; cut unsupported claims (wh) or set the sides (yes/no)."""
         if is_yes_no(question):
             return Checked(self._sides(question, resolved, evidence))
-        return self._claims(question, resolved)
+        return self._claims(question, resolved, evidence)
 
     def attach(self, question: str, citations: Sequence[Citation]) -> tuple[Citation, ...]:
         """Judge the citations that have no ``support`` yet (quotes compose added: the closest passage, the
@@ -77,30 +80,61 @@ class Verifier:
         the quote never states), or not "supports" with probability at least ``CUT_P`` and not the model's own first
         choice either (the calibration's code signals misfire when the quote names a person or a thing by a pronoun
         or a short name; then the claim stays, with its label)."""
-        verdicts = self.judge.judge_all(question, [(claim, c.quote, None) for claim, c in pairs])  # as calibrated: no speaker line
-        return [(_support(j, claim), j.label != "supports" and (bool(j.vetoes) or (j.p >= CUT_P and j.model != "supports")))
-                for j, (claim, _) in zip(verdicts, pairs)]
+        verdicts = self._judgements(question, pairs)
+        return [(_support(j, claim), _surely_rejected(j)) for j, (claim, _) in zip(verdicts, pairs)]
 
-    def _claims(self, question: str, resolved: Resolved) -> Checked:
+    def _judgements(self, question: str, pairs: Sequence[tuple[str, Citation]]) -> list[Judgement]:
+        return self.judge.judge_all(question, [(claim, c.quote, None) for claim, c in pairs],  # as calibrated: no speaker line
+                                    [dateline(c.published) for _, c in pairs])
+
+    def _claims(self, question: str, resolved: Resolved, evidence: Sequence[Evidence]) -> Checked:
         cites = {c.n: c for c in resolved.citations if c.verified}
         claims = [(s, [int(n) for n in re.findall(r"\[(\d+)\]", s) if int(n) in cites]) for s in split_claims(resolved.text)]
         pairs = [(claim_text(s), cites[n]) for s, ns in claims for n in ns]
         judged = dict(zip(((claim, c.n) for claim, c in pairs), self._verdicts(question, pairs)))
+        cut = [claim_text(s) for s, ns in claims if ns and all(judged[(claim_text(s), n)][1] for n in ns)]
+        recited = self._recite(question, cut, list(cites.values()), evidence)
         kept_text, unsupported, support = [], [], {}
         for sentence, ns in claims:
             claim = claim_text(sentence)
-            verdicts = {n: judged[(claim, n)] for n in ns}
-            if ns and all(rejected for _, rejected in verdicts.values()):
+            if claim in recited:  # the model cited the wrong sentence; the one that states the claim replaces it
+                new = recited[claim]
+                kept_text.append(MARKER.sub("", sentence).rstrip() + f" [{new.n}]" + sentence[len(sentence.rstrip()):])
+                support[new.n] = new.support  # type: ignore[assignment]
+            elif claim in cut:
                 unsupported.append(claim)
-                continue
-            kept_text.append(sentence)
-            for n, (v, _) in verdicts.items():
-                if n not in support or v.label == "supports":
-                    support[n] = v
+            else:
+                kept_text.append(sentence)
+                for n in ns:
+                    v = judged[(claim, n)][0]
+                    if n not in support or v.label == "supports":
+                        support[n] = v
         notes = (*resolved.notes, *(f"cut, not supported by its quotes: {c!r}" for c in unsupported))
         if pairs and not support:
             return self._quotes_only(question, [c for _, c in pairs], notes, tuple(unsupported))
-        return Checked(renumber("".join(kept_text).strip(), resolved.citations, support, notes), tuple(unsupported))
+        citations = (*resolved.citations, *recited.values())
+        return Checked(renumber("".join(kept_text).strip(), citations, support, notes), tuple(unsupported))
+
+    def _recite(self, question: str, cut: Sequence[str], cited: Sequence[Citation], evidence: Sequence[Evidence]) -> dict[str, Citation]:
+        """For each cut claim, an uncited evidence sentence that states it instead, if the judge finds one
+        (``RECITE_CANDIDATES`` per claim, one batch): a sentence of a cited article, or with numbers in the
+        claim any sentence stating them all (with their units). Taken when the judge says *supports*, or when it states every
+        number of the claim and the model's own first choice is *supports*."""
+        taken, articles = {(c.article_id, c.start) for c in cited}, {c.article_id for c in cited}
+        pairs = []
+        for claim in dict.fromkeys(cut):
+            numbered = bool(NUMBER.search(claim))
+            pool = [ev for ev in closest(evidence) if (ev.article.id, ev.sentence.start) not in taken
+                    and (numbered or ev.article.id in articles) and not missing_numbers(claim, ev.text) and units_match(claim, ev.text)]
+            pairs += [(claim, make_citation(0, ev)) for ev in pool[:RECITE_CANDIDATES]]
+        found: dict[str, Citation] = {}
+        n = max((c.n for c in cited), default=0)
+        for (claim, c), j in zip(pairs, self._judgements(question, pairs) if pairs else []):
+            numbered_match = bool(NUMBER.search(claim)) and not j.vetoes and j.model == "supports"
+            if claim not in found and c.verified and (j.label == "supports" or numbered_match):
+                n += 1
+                found[claim] = replace(c, n=n, support=_support(j, claim))
+        return found
 
     def _quotes_only(self, question: str, cited: Sequence[Citation], notes: Sequence[str], unsupported: tuple[str, ...]) -> Checked:
         """Every claim was cut: the cited quotes that answer the question by themselves (judged against the
@@ -157,6 +191,37 @@ def renumber(text: str, citations: Sequence[Citation], support: dict[int, Suppor
     by_n = {c.n: c for c in citations}
     kept = tuple(replace(by_n[old], n=new[old], support=support.get(old)) for old in order if old in by_n)
     return Resolved(text, kept, tuple(notes))
+
+
+def dateline(published: str | None) -> str:
+    """An article's date as answers write it, for the number veto ("" when it has none).
+
+    >>> dateline("2025-04-05")
+    '5 April 2025 2025-04-05'
+    """
+    try:
+        d = date.fromisoformat((published or "")[:10])
+    except ValueError:
+        return ""
+    return f"{d.day} {d.strftime('%B')} {d.year} {d.isoformat()}"
+
+
+def units_match(claim: str, quote: str) -> bool:
+    """Whether every number of ``claim`` that is followed by a word is stated in ``quote`` with a word of the same
+    first letter ("85 days" is not "85 kilometers"; "£61 million" is "£61m"; "2.5 km/h" is "2.5km").
+
+    >>> units_match("It ran 85 days.", "a border of 85 kilometers"), units_match("It cost £61 million.", "now £61m")
+    (False, True)
+    """
+    for m in re.finditer(rf"({NUMBER.pattern})\s*([A-Za-z]+)", claim):
+        if not re.search(rf"(?<![\d.,]){re.escape(m.group(1))}\s*{re.escape(m.group(2)[0])}", quote, re.I):
+            return False
+    return True
+
+
+def _surely_rejected(j: Judgement) -> bool:
+    """A veto fired, or not *supports* with p ≥ ``CUT_P`` and not the model's own first choice either."""
+    return j.label != "supports" and (bool(j.vetoes) or (j.p >= CUT_P and j.model != "supports"))
 
 
 def _support(j: Judgement, claim: str) -> Support:

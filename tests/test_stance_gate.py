@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 
 from qa.chat import contextualize
-from qa.refusal import asked_speaker, missing_names, question_names, speaker_found
+from index.records import Article
+from index.sentences import sentences_of
+from qa.records import Evidence
+from qa.refusal import asked_speaker, before_model, missing_names, question_names, speaker_found
+from qa.speaker import speech_by
 from qa.stance import is_yes_no, stance_of, verdict_of
 
 ALLY = "Did Russia call Iran an ally?"
@@ -55,3 +59,16 @@ def test_follow_ups_get_the_previous_question() -> None:
     assert contextualize("What did the ambassador say?", history).endswith("(follow-up to: Did Russia call Iran an ally?)")
     assert contextualize("How far from the Israeli border has Russia moved Iranian forces?", history).startswith("How far")
     assert contextualize("What did he say?", None) == "What did he say?"
+
+
+def test_a_statement_with_unbalanced_quotation_marks_still_counts_as_the_speakers() -> None:
+    """BBC text where a quotation is never closed: attribution gives the paragraph to the previous speaker,
+    but "said Hewitt" beside the words is enough not to refuse "What did Hewitt say?" before the model."""
+    text = ('The Swede beat Enqvist. "I felt like I had chances. "I felt that was the key." Hewitt played down his defeat. '
+            '"You look at the big picture," said Hewitt.')
+    article = Article.create(title="Hewitt falls to Dent", text=text)
+    evidence = [Evidence(1, article, s, 0.6, speaker="Joachim Johansson") for s in sentences_of(article.id, text)]
+    assert speech_by("Lleyton Hewitt", text) and not speech_by("Steve Jobs", text)
+    assert before_model("What did Hewitt say about his defeat?", text, evidence, ["Joachim Johansson"], 0.3) is None
+    assert before_model("What did Enqvist say about it?", text, evidence, ["Joachim Johansson"], 0.3) == (
+        "The briefings quote no statement by Enqvist.")

@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from qa.cite import Resolved
+from qa.cite import Resolved, make_citation
 from qa.compose import latest
 from qa.records import Citation, answer_json
 from qa.judge import Judge
-from qa.verify import Verifier, claim_text, renumber, split_claims
+from qa.verify import Verifier, claim_text, dateline, renumber, split_claims
 from tests.fakes import JudgingGenerator
 from tests.test_answer import ALLY, assert_quotes_verbatim, draft, evidence_number, indexed  # noqa: F401 - fixture
 from index.pipeline import Indexer
@@ -35,7 +37,7 @@ def test_a_claim_its_quote_does_not_support_is_cut_and_listed(indexed: Indexer) 
     n_role = evidence_number(probe, WHO, "Deputy Foreign Minister Sergei Ryabkov")
     n_other = evidence_number(probe, WHO, "Dzhagaryan")
     text = f"Ryabkov is Russia's Deputy Foreign Minister [S{n_role}]. He is the ambassador to Tehran [S{n_other}]."
-    rule = lambda quote, claim: "unrelated" if "Dzhagaryan" in quote else "supports"  # noqa: E731
+    rule = lambda quote, claim: "supports" if "Deputy Foreign Minister" in quote else "unrelated"  # noqa: E731
     a, gen = judged(indexed, [draft(text)], rule)
     answer = a.ask(WHO)
     assert not answer.refused
@@ -50,6 +52,33 @@ def test_a_claim_its_quote_does_not_support_is_cut_and_listed(indexed: Indexer) 
     assert data["unsupported"] == ["He is the ambassador to Tehran."]
     assert data["citations"][0]["support"] == {"label": "supports", "p": first.support.p, "side": None, "claim": first.support.claim}
     assert_quotes_verbatim(indexed, answer)
+
+
+def test_a_claim_cited_to_the_wrong_sentence_is_cited_to_the_one_that_states_it(indexed: Indexer) -> None:
+    probe, _ = judged(indexed, [], lambda q, c: "supports")
+    n_wrong = evidence_number(probe, WHO, "Dzhagaryan")
+    rule = lambda quote, claim: "supports" if "Deputy Foreign Minister" in quote else "unrelated"  # noqa: E731
+    a, _ = judged(indexed, [draft(f"Ryabkov is Russia's Deputy Foreign Minister [S{n_wrong}].")], rule)
+    answer = a.ask(WHO)
+    assert not answer.refused and answer.unsupported == ()
+    first = answer.citations[0]
+    assert "Deputy Foreign Minister" in first.quote and "Dzhagaryan" not in first.quote
+    assert first.support is not None and first.support.label == "supports" and first.support.claim == "Ryabkov is Russia's Deputy Foreign Minister."
+    assert answer.text.startswith("Ryabkov is Russia's Deputy Foreign Minister [1].")
+    assert_quotes_verbatim(indexed, answer)
+
+
+def test_a_number_from_the_articles_date_line_is_not_vetoed(indexed: Indexer) -> None:
+    a, _ = judged(indexed, [], lambda q, c: "supports")
+    quote = a.retriever.retrieve(WHO).evidence[0]
+    cite = replace(make_citation(1, quote), published="2025-04-15")
+    day = dateline(cite.published)
+    claim = f"It was published on {day.rsplit(' ', 1)[0]}."
+    resolved = Resolved(claim[:-1] + " [1].", (cite,), ())
+    checked = a.verifier.check("When was it published?", resolved, [quote])  # type: ignore[union-attr]
+    assert checked.unsupported == () and checked.resolved.citations[0].support.label == "supports"  # type: ignore[union-attr]
+    moved = Resolved("It was published on 1 January 1999 [1].", (cite,), ())
+    assert a.verifier.check("When was it published?", moved, [quote]).unsupported == ("It was published on 1 January 1999.",)  # type: ignore[union-attr]
 
 
 def test_an_answer_left_with_no_supported_claim_is_a_refusal_with_related_passages(indexed: Indexer) -> None:
