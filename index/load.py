@@ -32,23 +32,15 @@ import trafilatura
 from trafilatura.settings import Document
 
 from core.settings import Settings
+from index.decode import Rejected, decode, newlines
 from index.defang import defang
 from index.formats import SUPPORTED
 from index.records import FileResult, RawDoc
 
 _META_KEYS = ("title", "source", "url", "published", "date")
-_BINARY_PROBE = 8192
-_MAX_CONTROL_SHARE = 0.10
-_CONTROL_CHARS = dict.fromkeys([*(set(range(0x20)) - {0x09, 0x0A, 0x0C, 0x0D}), 0x7F])  # str.translate: delete
-_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
-         (codecs.BOM_UTF16_BE, "utf-16"))
 _MB = 1024 * 1024
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings repeat what our FileResult says
-
-
-class _Reject(Exception):
-    """Internal: the file cannot be used; the message is the user-facing reason."""
 
 
 def iter_documents(paths: Iterable[str | Path], *, max_file_mb: float | None = None) -> Iterator[RawDoc | FileResult]:
@@ -139,9 +131,9 @@ def _load_file(path: Path, limit_mb: float, *, explicit: bool) -> Iterator[RawDo
     try:
         data = _read(path, limit_mb)
         if not data.strip():
-            raise _Reject("empty file")
+            raise Rejected("empty file")
         yield from map(_defanged, _parse(shown, suffix, data))
-    except _Reject as err:
+    except Rejected as err:
         yield FileResult(shown, "rejected", str(err))
     except OSError as err:
         yield FileResult(shown, "rejected", f"cannot read file: {err.strerror or err}")
@@ -149,13 +141,13 @@ def _load_file(path: Path, limit_mb: float, *, explicit: bool) -> Iterator[RawDo
 
 def _parse(shown: str, suffix: str, data: bytes) -> Iterator[RawDoc | FileResult]:
     if suffix == ".jsonl":
-        yield from _load_jsonl(shown, _decode(data))
+        yield from _load_jsonl(shown, decode(data))
     elif suffix == ".pdf":
         yield _load_pdf(shown, data)
     elif suffix in (".html", ".htm"):
-        yield _load_html(shown, _decode(data))
+        yield _load_html(shown, decode(data))
     else:
-        yield _load_text(shown, _decode(data), markdown=suffix == ".md")
+        yield _load_text(shown, decode(data), markdown=suffix == ".md")
 
 
 def _defanged(item: RawDoc | FileResult) -> RawDoc | FileResult:
@@ -169,66 +161,15 @@ def _defanged(item: RawDoc | FileResult) -> RawDoc | FileResult:
 def _read(path: Path, limit_mb: float) -> bytes:
     """The file's bytes; a FIFO or device is refused (reading it could block forever), as is a file over the limit."""
     if not stat.S_ISREG(os.stat(path).st_mode):
-        raise _Reject("not a regular file")
+        raise Rejected("not a regular file")
     limit = int(limit_mb * _MB)
     with open(path, "rb") as handle:
         data = handle.read(limit + 1)
         if len(data) > limit:
             size = os.fstat(handle.fileno()).st_size / _MB
-            raise _Reject(f"file is {size:.1f} MB, over the {limit_mb:g} MB limit for one file "
+            raise Rejected(f"file is {size:.1f} MB, over the {limit_mb:g} MB limit for one file "
                           "(raise BRIEFQA_MAX_FILE_MB to index it, or split it)")
     return data
-
-
-# --- decoding --------------------------------------------------------------------------------
-
-
-def _decode(data: bytes) -> str:
-    """Text from bytes; line endings normalised to ``\\n``.
-
-    UTF-16/32 with a byte-order mark; else UTF-8 (BOM stripped); else, for mostly-UTF-8 text with a
-    few broken bytes, UTF-8 with U+FFFD for them; else strict Windows-1252 (Latin-1 included).
-    NUL bytes, or more than 10% control characters, mean binary data.
-    """
-    bom = next((codec for mark, codec in _BOMS if data.startswith(mark)), None)
-    if bom:
-        try:
-            text = data.decode(bom)
-        except UnicodeDecodeError:
-            raise _Reject(f"cannot decode text (broken {bom.upper()})") from None
-    elif b"\x00" in data:
-        raise _Reject("binary data, not text")
-    else:
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = _decode_legacy(data)
-    if any(_control_share(part) > _MAX_CONTROL_SHARE for part in (text[:_BINARY_PROBE], text)):
-        raise _Reject("binary data, not text")
-    if not text.strip():
-        raise _Reject("empty file")
-    return _newlines(text)
-
-
-def _decode_legacy(data: bytes) -> str:
-    """Not valid UTF-8: UTF-8 with U+FFFD if more characters decode than break, else Windows-1252."""
-    lenient = data.decode("utf-8", "replace")
-    broken = lenient.count("\ufffd")
-    valid_multibyte = len(lenient) - len(lenient.encode("ascii", "ignore")) - broken
-    if valid_multibyte > broken:
-        return lenient
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError:
-        raise _Reject("cannot decode text (not UTF-8 or Windows-1252)") from None
-
-
-def _control_share(text: str) -> float:
-    return (len(text) - len(text.translate(_CONTROL_CHARS))) / max(len(text), 1)
-
-
-def _newlines(text: str) -> str:
-    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 # --- .txt / .md ------------------------------------------------------------------------------
@@ -302,7 +243,7 @@ def _load_text(path: str, text: str, *, markdown: bool) -> RawDoc:
             body = f"{heading}\n{body}"  # a different heading is body text, not the title
         title = title or heading
     if not body.strip():
-        raise _Reject("no text after the front matter")
+        raise Rejected("no text after the front matter")
     return RawDoc(
         path=path,
         text=body,
@@ -323,9 +264,9 @@ def load_page(path: str, data: bytes, *, url: str, charset: str | None = None) -
     'The council met on Monday to vote on the plan.'
     """
     try:
-        html = data.decode(charset, "replace") if charset and _known_codec(charset) else _decode(data)
-        return _defanged(_load_html(path, _newlines(html), url=url))
-    except _Reject as err:
+        html = data.decode(charset, "replace") if charset and _known_codec(charset) else decode(data)
+        return _defanged(_load_html(path, newlines(html), url=url))
+    except Rejected as err:
         return FileResult(path, "rejected", str(err))
 
 
@@ -345,12 +286,12 @@ def _load_html(path: str, html: str, url: str | None = None) -> RawDoc:
             html, url=url, with_metadata=True, include_comments=False, include_tables=False, date_extraction_params=dates
         )
     except Exception as err:  # a third-party parser on arbitrary input: report, never crash
-        raise _Reject(f"cannot parse HTML: {err}") from None
+        raise Rejected(f"cannot parse HTML: {err}") from None
     if not isinstance(doc, Document) or not (doc.text or "").strip():
-        raise _Reject("no article text found in HTML")
+        raise Rejected("no article text found in HTML")
     return RawDoc(
         path=path,
-        text=_newlines(doc.text),
+        text=newlines(doc.text),
         title=doc.title or None,
         source=doc.sitename or doc.hostname or None,
         url=doc.url or None,
@@ -370,10 +311,10 @@ def _load_pdf(path: str, data: bytes) -> RawDoc:
         pages = [page.extract_text() or "" for page in reader.pages]
         title = (reader.metadata.title or "").strip() if reader.metadata else ""
     except Exception as err:  # pypdf raises many types on corrupt input: report, never crash
-        raise _Reject(f"not a readable PDF: {err or type(err).__name__}") from None
-    text = "\n\n".join(_newlines(page).strip() for page in pages if page.strip())
+        raise Rejected(f"not a readable PDF: {err or type(err).__name__}") from None
+    text = "\n\n".join(newlines(page).strip() for page in pages if page.strip())
     if not text:
-        raise _Reject("PDF has no text layer (scanned?); run OCR first")
+        raise Rejected("PDF has no text layer (scanned?); run OCR first")
     return RawDoc(path=path, text=text, title=title or None)
 
 
@@ -386,7 +327,7 @@ def _load_jsonl(path: str, text: str) -> Iterator[RawDoc | FileResult]:
         where = f"{path}#{lineno}"
         try:
             yield _jsonl_record(where, line)
-        except _Reject as err:
+        except Rejected as err:
             yield FileResult(where, "rejected", str(err))
 
 
@@ -394,17 +335,17 @@ def _jsonl_record(where: str, line: str) -> RawDoc:
     try:
         obj = json.loads(line)
     except json.JSONDecodeError as err:
-        raise _Reject(f"invalid JSON: {err.msg} at column {err.colno}") from None
+        raise Rejected(f"invalid JSON: {err.msg} at column {err.colno}") from None
     except (ValueError, RecursionError) as err:  # e.g. a 5000-digit number, 100k nested brackets
-        raise _Reject(f"invalid JSON: {err}") from None
+        raise Rejected(f"invalid JSON: {err}") from None
     if not isinstance(obj, dict):
-        raise _Reject(f"expected a JSON object, got {type(obj).__name__}")
+        raise Rejected(f"expected a JSON object, got {type(obj).__name__}")
     body = obj.get("text")
     if not isinstance(body, str) or not body.strip():
-        raise _Reject("missing or empty 'text' field")
+        raise Rejected("missing or empty 'text' field")
     return RawDoc(
         path=where,
-        text=_newlines(body),
+        text=newlines(body),
         title=_optional_str(obj, "title"),
         source=_optional_str(obj, "source"),
         url=_optional_str(obj, "url"),
@@ -417,5 +358,5 @@ def _optional_str(obj: dict[str, object], key: str) -> str | None:
     """``obj[key]`` as given when it is a non-empty string; None when absent, null or empty."""
     value = obj.get(key)
     if value is not None and not isinstance(value, str):
-        raise _Reject(f"field '{key}' must be a string, got {type(value).__name__}")
+        raise Rejected(f"field '{key}' must be a string, got {type(value).__name__}")
     return value or None

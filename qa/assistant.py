@@ -15,6 +15,7 @@ Example (needs an index and the local model; see tests/test_real_models.py)::
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import replace
 from collections.abc import Generator as Gen, Iterator, Sequence
@@ -30,7 +31,7 @@ from qa.generators import Generator
 from qa.prompt import SCHEMA, build_messages, parse_draft, partial_answer
 from qa.records import Answer, Drafting, Evidence, Reading
 from qa.retrieve import Retrieval, Retriever
-from qa.verify import Checked, Verifier
+from qa.verify import Checked, Verifier, doubted
 
 MAX_QUESTION_CHARS = 2000
 
@@ -77,6 +78,7 @@ class Assistant:
             yield answers.extractive(standalone, evidence, min_score)
             return
         draft = parse_draft((yield from self._draft(standalone, evidence)))
+        answers.p_answerable = self._p_answerable()
         reason = refusal.declined(draft)
         if reason:
             yield answers.refusal(reason, evidence)
@@ -90,6 +92,10 @@ class Assistant:
         checked = self.verifier.check(standalone, resolved, evidence) if self.verifier else Checked(resolved)
         if checked.refusal:
             yield answers.refusal(checked.refusal, evidence, checked.resolved.notes, checked.unsupported)
+            return
+        reason = doubted(answers.p_answerable, checked.resolved.citations) if self.verifier else None
+        if reason:
+            yield answers.refusal(reason, evidence, checked.resolved.notes, checked.unsupported)
             return
         resolved = checked.resolved
         conflicts = find_conflicts(cited_evidence(resolved.citations, evidence), evidence, min_score)
@@ -113,6 +119,13 @@ class Assistant:
                     shown = resolved.text
                     yield Drafting(resolved.text, tuple(c for c in resolved.citations if c.verified))
         return raw
+
+    def _p_answerable(self) -> float | None:
+        """The model's probability that the passages answer the question: its log-probabilities of ``true`` and
+        ``false`` where its reply wrote ``"answerable":`` (``None`` when the generator cannot tell)."""
+        scorer = getattr(self.generator, "reply_logprobs", None)
+        row = scorer('"answerable":', ("true", "false")) if scorer else None
+        return None if row is None else 1.0 / (1.0 + math.exp(min(700.0, row[1] - row[0])))
 
     def _speakers(self, retrieval: Retrieval) -> list[str]:
         """The speakers (name and role) of every sentence of the retrieved passages' articles."""

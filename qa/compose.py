@@ -24,6 +24,7 @@ class Answers:
 
     def __init__(self, question: str, standalone: str | None, t0: float, t_retrieved: float) -> None:
         self.question, self.standalone, self.t0, self.t_retrieved = question, standalone, t0, t_retrieved
+        self.p_answerable: float | None = None  # set once the model has replied
 
     def timings(self) -> Timings:
         now = time.perf_counter()
@@ -33,12 +34,13 @@ class Answers:
         best = closest(evidence)[:3]
         related = tuple(make_citation(i, ev) for i, ev in enumerate(best, start=1))
         return Answer(self.question, f"{NOT_FOUND} {reason}", (), "not_found", True, self.timings(), related, self.standalone,
-                      tuple(notes), tuple(unsupported))
+                      tuple(notes), tuple(unsupported), self.p_answerable)
 
     def answer(self, question: str, resolved: Resolved) -> Answer:
         cites = tuple(c for c in resolved.citations if c.verified)
         verdict = verdict_of(question, [c.stance for c in cites])
-        return Answer(self.question, resolved.text, cites, verdict, False, self.timings(), (), self.standalone, resolved.notes)
+        return Answer(self.question, resolved.text, cites, verdict, False, self.timings(), (), self.standalone, resolved.notes,
+                      p_answerable=self.p_answerable)
 
     def composed(self, question: str, resolved: Resolved, evidence: Sequence[Evidence], conflicts: Sequence[Conflict], *,
                  judged: bool = False) -> Answer:
@@ -67,13 +69,20 @@ def both_sides(question: str, resolved: Resolved, evidence: Sequence[Evidence]) 
     cites = [_with_stance(question, c) for c in resolved.citations if c.verified]
     sides = {c.stance for c in cites} - {"neutral"}
     if len(sides) == 1:
-        wanted = "no" if "yes" in sides else "yes"
-        cited = {(c.article_id, c.start) for c in cites}
-        for ev in closest(evidence):
-            if (ev.article.id, ev.sentence.start) not in cited and stance_of(question, ev.text) == wanted:
-                cites.append(make_citation(len(cites) + 1, ev, stance=wanted))
-                break
+        cites += rule_candidates(question, cites, evidence, {"no" if "yes" in sides else "yes"}, 1)
     return grouped(question, Resolved(resolved.text, tuple(cites), resolved.notes))
+
+
+def rule_candidates(question: str, cites: Sequence[Citation], evidence: Sequence[Evidence], wanted: set[str], limit: int) -> list[Citation]:
+    """Uncited evidence sentences that the word rules put on a ``wanted`` side ("yes", "no"), closest first, at
+    most ``limit``, numbered after ``cites``: the opposite views to show (rules) or to judge (``qa.verify``)."""
+    cited = {(c.article_id, c.start) for c in cites}
+    found: list[Citation] = []
+    for ev in closest(evidence):
+        stance = stance_of(question, ev.text)
+        if len(found) < limit and (ev.article.id, ev.sentence.start) not in cited and stance in wanted:
+            found.append(make_citation(len(cites) + len(found) + 1, ev, stance=stance))
+    return found
 
 
 def grouped(question: str, resolved: Resolved, *, judged: bool = False) -> Resolved:

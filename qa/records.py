@@ -149,6 +149,7 @@ class Answer:
     standalone_question: str | None = None  # the rewritten question when a follow-up was asked
     notes: tuple[str, ...] = field(default=())  # e.g. citations the model gave that did not verify
     unsupported: tuple[str, ...] = ()  # answer sentences cut because the judge found no quote supporting them
+    p_answerable: float | None = None  # the model's probability of "answerable": true (None: no model, or it cannot tell)
 
 
 def citation_json(c: Citation) -> dict[str, object]:
@@ -175,4 +176,5 @@ def answer_json(a: Answer) -> dict[str, object]:
         "standalone_question": a.standalone_question,
         "notes": list(a.notes),
         "unsupported": list(a.unsupported),
+        "p_answerable": None if a.p_answerable is None else round(a.p_answerable, 4),
     }

@@ -30,14 +30,15 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from qa.cite import MARKER, Resolved, make_citation
-from qa.compose import CLAIMS_DISAGREEMENT, statements
+from qa.compose import CLAIMS_DISAGREEMENT, rule_candidates, statements
 from qa.judge import Judge, Judgement
 from qa.records import Citation, Evidence, Stance, Support, closest
 from qa.refusal import NUMBER, missing_numbers
-from qa.stance import is_yes_no, stance_of
+from qa.stance import is_yes_no
 
 OPPOSITE_CANDIDATES = 2  # uncited sentences the rules call opposite that the judge reads, at most
 RECITE_CANDIDATES = 2  # uncited sentences read for a cut claim, at most
+DOUBT_P = 0.9  # below it, the model's "answerable" needs a quote the judge says states the answer
 CUT_P = 0.8  # a claim is cut only when the judge rejects every quote of it this surely, and the model agrees
 _STANCE: dict[str, Stance] = {"yes": "yes", "no": "no", "neither": "neutral"}
 _SENTENCE = re.compile(r".*?(?:[.?!…]+(?:\s*\[\d+\])*[\"”’)]*(?=\s|$)|$)\s*", re.S)  # "£48.5m" is one sentence
@@ -153,10 +154,7 @@ class Verifier:
         cites = [_sided(c, s) for c, s in zip(cites, self._judge(question, [("", c) for c in cites]))]
         wanted = {"yes", "no"} - {c.stance for c in cites}
         if wanted:  # a side no shown quote takes: look for it among the uncited sentences
-            cited = {(c.article_id, c.start) for c in cites}
-            candidates = [make_citation(len(cites) + 1, ev) for ev in closest(evidence)
-                          if (ev.article.id, ev.sentence.start) not in cited and stance_of(question, ev.text) in wanted]
-            candidates = candidates[:OPPOSITE_CANDIDATES]
+            candidates = rule_candidates(question, cites, evidence, set(wanted), OPPOSITE_CANDIDATES)
             for c, s in zip(candidates, self._judge(question, [("", c) for c in candidates])):
                 if _STANCE[s.side or "neither"] in wanted:
                     cites.append(replace(_sided(c, s), n=len(cites) + 1))
@@ -204,6 +202,21 @@ def dateline(published: str | None) -> str:
     except ValueError:
         return ""
     return f"{d.day} {d.strftime('%B')} {d.year} {d.isoformat()}"
+
+
+def doubted(p_answerable: float | None, citations: Sequence[Citation]) -> str | None:
+    """Why an answer cannot stand although the model wrote ``"answerable": true``: it was unsure
+    (``p_answerable`` < ``DOUBT_P``) and the judge found no shown quote that states the answer (wh: *supports*;
+    yes/no: takes a side). A sure model, or a supported quote, lets the answer stand.
+
+    >>> doubted(0.55, []), doubted(0.97, []), doubted(None, [])
+    ('the model was unsure the passages answer it (p = 0.55) and the judge found no quote that states the answer', None, None)
+    """
+    if p_answerable is None or p_answerable >= DOUBT_P:
+        return None
+    if any(c.support and (c.support.label == "supports" if c.support.side is None else c.support.side != "neither") for c in citations):
+        return None
+    return f"the model was unsure the passages answer it (p = {p_answerable:.2f}) and the judge found no quote that states the answer"
 
 
 def units_match(claim: str, quote: str) -> bool:

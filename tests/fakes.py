@@ -11,6 +11,7 @@ streams without a model, so worker tests take milliseconds).
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import time
@@ -48,6 +49,14 @@ class JudgingGenerator(ScriptedGenerator):
         super().__init__(outputs)
         self.rule = rule
         self.judged: list[tuple[str, str]] = []  # (claim, quote) per judgement
+        self.p_answerable: float | None = None  # set it to make the fake report how sure it was of "answerable"
+
+    def reply_logprobs(self, marker: str, labels: Sequence[str]) -> list[float] | None:
+        """log P(true), log P(false) from ``p_answerable`` (``None`` when unset, as a generator that cannot tell)."""
+        if self.p_answerable is None:
+            return None
+        assert marker == '"answerable":' and list(labels) == ["true", "false"]
+        return [math.log(self.p_answerable), math.log(1 - self.p_answerable)]
 
     def logprobs_many(self, prefix: str, items: Sequence[tuple[str, Sequence[str]]]) -> list[list[float]]:
         out = []
@@ -79,6 +88,10 @@ class Echo:
     def logprobs_many(self, prefix: str, items: Sequence[tuple[str, Sequence[str]]]) -> list[list[float]]:
         """-(length of prefix + text) for the first label, -1000 for the others: enough to see the round trip."""
         return [[-float(len(prefix + text))] + [-1000.0] * (len(labels) - 1) for text, labels in items]
+
+    def reply_logprobs(self, marker: str, labels: Sequence[str]) -> list[float] | None:
+        """-(length of marker), then -1000 for the other labels: enough to see the round trip."""
+        return [-float(len(marker))] + [-1000.0] * (len(labels) - 1)
 
 
 def echo_engine(settings: Settings) -> Echo:

@@ -10,7 +10,8 @@ from qa.records import Answer, answer_json
 from qa.service import open_indexer
 
 ROOT = Path(__file__).resolve().parents[1]
-ANSWER_KEYS = ["question", "answer", "verdict", "refused", "citations", "timings", "related", "standalone_question", "notes", "unsupported"]
+ANSWER_KEYS = ["question", "answer", "verdict", "refused", "citations", "timings", "related", "standalone_question", "notes", "unsupported",
+               "p_answerable"]
 CITATION_KEYS = ["n", "quote", "article_id", "title", "source", "published", "path", "start", "end", "speaker", "verified", "role",
                  "stance", "speech", "support"]
 

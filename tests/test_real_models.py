@@ -50,6 +50,8 @@ def test_ally_question_shows_both_sides_with_speakers(assistant: Assistant) -> N
     sides = {"yes": "yes", "no": "no", "neither": "neutral"}
     assert all(c.support is not None and c.support.side and 0.0 <= c.support.p <= 1.0 for c in answer.citations)
     assert all(sides[c.support.side] == c.stance for c in answer.citations if c.support and c.support.side)
+    # The model wrote "answerable": true; its probability, read from the log-probabilities, says so too.
+    assert answer.p_answerable is not None and 0.5 < answer.p_answerable <= 1.0
 
 
 @pytest.mark.parametrize("question", ["How much oil does Iran export to China?", "What did Vladimir Putin say about the Israeli strikes?"])

@@ -181,3 +181,17 @@ def test_a_claim_stating_a_number_its_quote_never_states_is_cut_whatever_the_mod
     answer = a.ask(WHO)
     assert answer.unsupported == ("Ryabkov has been Deputy Foreign Minister for 85 days.",)
     assert "85 days" not in answer.text and not answer.refused  # the quote itself answers the question
+
+
+def test_an_answer_the_model_was_unsure_of_stands_only_on_a_quote_the_judge_says_states_it(indexed: Indexer) -> None:
+    probe, _ = judged(indexed, [], lambda q, c: "yes")
+    n = evidence_number(probe, ALLY, "not allies in Syria")
+    text = f"Ryabkov said they are not allies [S{n}]."
+    neither = lambda quote, claim: "neither"  # noqa: E731 - no quote takes a side
+    for p, rule, refused in [(0.55, neither, True), (0.55, lambda q, c: "no", False), (0.97, neither, False)]:
+        a, gen = judged(indexed, [draft(text, verdict="no")], rule)
+        gen.p_answerable = p
+        answer = a.ask(ALLY)
+        assert answer.p_answerable == pytest.approx(p) and answer.refused is refused, (p, answer.text)
+        assert answer_json(answer)["p_answerable"] == pytest.approx(p, abs=1e-4)
+        assert ("unsure" in answer.text) is refused

@@ -35,6 +35,7 @@ def test_streams_pieces_counts_tokens_and_reports_startup(worker: WorkerGenerato
     assert worker.count_tokens("three words here") == 3
     assert set(worker.startup_timings()) == {"import_s", "load_s", "prime_s"}
     assert worker.logprobs_many("P:", [("abc", [" yes", " no"]), ("d", [" a", " b", " c"])]) == [[-5.0, -1000.0], [-3.0, -1000.0, -1000.0]]
+    assert worker.reply_logprobs('"answerable":', ["true", "false"]) == [-13.0, -1000.0]
 
 
 @pytest.mark.parametrize("worker", ["slow_engine"], indirect=True)

@@ -112,6 +112,35 @@ class LlamaCppGenerator:
             llama.n_tokens = fixed
             return out
 
+    def reply_logprobs(self, marker: str, labels: Sequence[str]) -> list[float] | None:
+        """For the last ``stream``'s reply: the log-probability of each label (with or without a leading space)
+        as the next token right after the reply's first ``marker`` — what the model thought of the value it
+        wrote there (``'"answerable":'``, ``["true", "false"]``); one token re-evaluated. ``None`` when the
+        reply has no ``marker`` or the context moved on (call it right after the stream)."""
+        with self._lock:
+            llama = self._model()
+            if self._current != "system":
+                return None
+            turn = llama.tokenize(b"<|im_start|>", add_bos=False, special=True)
+            context = [int(t) for t in llama.input_ids[: llama.n_tokens]]
+            starts = [i for i, t in enumerate(context) if len(turn) == 1 and t == turn[0]]
+            if not starts:
+                return None
+            start = starts[-1] + 1  # the reply's turn: "assistant\n{...", the last in the context
+            ids = context[start:]
+            text = b""
+            for k, token in enumerate(ids):
+                text += llama.detokenize([token])
+                if text.decode("utf-8", "ignore").rstrip().endswith(marker):
+                    break
+            else:
+                return None
+            llama.n_tokens = start + k
+            llama.eval([token])  # the logits after the marker again
+            logits = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),)).astype(np.float64)
+            lse = float(np.logaddexp.reduce(logits))
+            return [float(np.logaddexp.reduce([logits[i] - lse for i in _label_tokens(llama, label)])) for label in labels]
+
     def _hold(self, key: str, prime: Callable[[], object]) -> int:
         """Make the context hold the prefix ``key`` (a kept snapshot, else ``prime()``); its token count."""
         llama = self._model()
@@ -156,6 +185,11 @@ def _first_tokens(llama: Llama, labels: Sequence[str]) -> list[int]:
     if len(set(ids)) != len(ids):
         raise ValueError(f"labels {list(labels)} share a first token: {ids}")
     return ids
+
+
+def _label_tokens(llama: Llama, label: str) -> set[int]:
+    """The first token of ``label`` and of `` label``: how the value may start after a JSON key."""
+    return {llama.tokenize(form.encode("utf-8"), add_bos=False, special=False)[0] for form in (label, f" {label}")}
 
 
 def import_llama_cpp() -> ModuleType:

@@ -9,7 +9,7 @@ question is answered. One stream at a time, as llama.cpp allows.
 
 The engine is built in the child by a factory named ``"module:function"`` taking ``Settings``; it
 has ``stream(messages, json_schema=, max_tokens=)`` and may have ``count_tokens(text)``,
-``logprobs_many(prefix, items)`` (the support judge) and ``prime()`` (called once after loading). Example (tests/fakes.py has scripted engines)::
+``logprobs_many(prefix, items)`` (the support judge), ``reply_logprobs(marker, labels)`` and ``prime()`` (called once after loading). Example (tests/fakes.py has scripted engines)::
 
     gen = WorkerGenerator("tests.fakes:echo_engine", Settings(), name="echo")
     "".join(gen.stream([Message("user", "hi")], json_schema=None, max_tokens=8))   # 'hi'
@@ -103,6 +103,14 @@ class WorkerGenerator:
             self._wait_ready()
             self._send({"op": "logprobs", "prefix": prefix, "items": [[text, list(labels)] for text, labels in items]})
             return [[float(v) for v in row] for row in self._receive()["logprobs"]]
+
+    def reply_logprobs(self, marker: str, labels: Sequence[str]) -> list[float] | None:
+        """The engine's ``reply_logprobs`` for the last stream (``None`` when the engine has none)."""
+        with self._lock:
+            self._wait_ready()
+            self._send({"op": "reply_logprobs", "marker": marker, "labels": list(labels)})
+            row = self._receive()["logprobs"]
+            return None if row is None else [float(v) for v in row]
 
     def close(self) -> None:
         """Stop the child (it also exits by itself when this process ends: its stdin closes)."""
@@ -227,6 +235,10 @@ def _handle(engine: Any, request: dict[str, Any], requests: _Requests, send: Any
         return
     if request["op"] == "logprobs":
         send({"logprobs": engine.logprobs_many(request["prefix"], [(t, labels) for t, labels in request["items"]])})
+        return
+    if request["op"] == "reply_logprobs":
+        scorer = getattr(engine, "reply_logprobs", None)
+        send({"logprobs": scorer(request["marker"], request["labels"]) if scorer else None})
         return
     if request["op"] != "stream":  # a cancel that arrived after its stream had ended
         return
