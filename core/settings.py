@@ -81,6 +81,7 @@ class Settings(BaseSettings):
     fetch_total_timeout_s: float = Field(60.0, description="the whole download of one page or feed (per redirect hop), however fast bytes trickle")
     fetch_max_mb: float = Field(5.0, description="a larger page or feed is refused (the download stops at the limit)")
     fetch_host_interval_s: float = Field(1.0, description="seconds between two requests to the same host")
+    fetch_contact: str = Field("", description="a URL or e-mail address the User-Agent gives site operators to reach you (none by default)")
     auth: SecretStr = Field(SecretStr(""), description='"user:password"; required to serve on a non-loopback address')
 
     @property

@@ -34,18 +34,22 @@ PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+xml"})
 XML_TYPES = frozenset({"application/xml", "text/xml"})
 _ACCEPT = "text/html, application/xhtml+xml, application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9"
-_HOME = "https://github.com/briefing-qa/briefing-qa"
 _MB = 1024 * 1024
 _SNIFF = 2048
 
 
-def user_agent() -> str:
-    """``briefing-qa/<version> (+<home page>)``: who is fetching, and where to read about it."""
+def user_agent(contact: str = "") -> str:
+    """``briefing-qa/<version>``, with ``(+contact)`` when the user gave one (``BRIEFQA_FETCH_CONTACT``): who is
+    fetching, and how a site operator reaches them. No address is made up.
+
+    >>> user_agent("mailto:desk@example.org").endswith(" (+mailto:desk@example.org)")
+    True
+    """
     try:
         version = metadata.version("briefing-qa")
     except metadata.PackageNotFoundError:
         version = "dev"
-    return f"briefing-qa/{version} (+{_HOME})"
+    return f"briefing-qa/{version}" + (f" (+{contact.strip()})" if contact.strip() else "")
 
 
 @dataclass(frozen=True)
@@ -143,7 +147,7 @@ class Fetcher:
         timeout = httpx.Timeout(settings.fetch_read_timeout_s, connect=settings.fetch_connect_timeout_s)
         self._client = httpx.Client(
             timeout=timeout, follow_redirects=False, trust_env=False, transport=transport,
-            headers={"User-Agent": user_agent(), "Accept": _ACCEPT},
+            headers={"User-Agent": user_agent(settings.fetch_contact), "Accept": _ACCEPT},
             limits=httpx.Limits(max_keepalive_connections=0),  # a connection is pinned to one checked name
         )
 

@@ -114,7 +114,8 @@ def _decode(settings: Settings) -> Check:
         text = "".join(generator.stream([Message("user", "Reply with OK.")], json_schema=None, max_tokens=1))
     finally:
         getattr(generator, "close", lambda: None)()
-    return Check("decode", True, f"{generator.name} decoded {text.strip()!r} in a worker process")
+    where = "in a worker process" if settings.generator == "local" else f"on the server at {settings.llm_base_url or 'its default address'}"
+    return Check("decode", True, f"{generator.name} decoded {text.strip()!r} {where}")
 
 
 def _embedder(settings: Settings) -> Check:

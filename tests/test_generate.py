@@ -322,10 +322,13 @@ def test_connection_errors_become_one_line_brief_qa_errors() -> None:
     )
 
 
-def test_other_backend_errors_pass_through() -> None:
-    chat = FailingChat(messages=iter([]), error=ValueError("bad request"))
-    with pytest.raises(ValueError, match="bad request"):
-        list(LangChainGenerator(chat).stream([Message("user", "q")], json_schema=None, max_tokens=5))
+def test_a_request_the_server_refuses_is_one_line_naming_the_cause_and_the_fix() -> None:
+    """Ollama answers an unknown model with an error, not a refused connection: still one line, never a traceback."""
+    chat = FailingChat(messages=iter([]), error=ValueError("model 'qwen9' not found\n(status code: 404)"))
+    with pytest.raises(BriefQAError) as err:
+        list(LangChainGenerator(chat, endpoint="http://127.0.0.1:11434").stream([Message("user", "q")], json_schema=None, max_tokens=5))
+    assert str(err.value).startswith("the LLM server at http://127.0.0.1:11434 refused the request (ValueError: model 'qwen9' not found)")
+    assert "\n" not in str(err.value) and "ollama pull" in str(err.value)
 
 
 def _closed_port() -> int:

@@ -47,10 +47,13 @@ class LangChainGenerator:
         chunks = self._model.stream(_to_langchain(messages, json_schema), **options)
         try:
             yield from islice(filter(None, (str(chunk.text) for chunk in chunks)), max_tokens)
-        except Exception as err:
-            if not _is_unreachable(err):
-                raise
-            raise BriefQAError(f"cannot reach the LLM server at {self._endpoint}", _START_IT) from None
+        except Exception as err:  # noqa: BLE001 - every server failure is one line for the user
+            if _is_unreachable(err):
+                raise BriefQAError(f"cannot reach the LLM server at {self._endpoint}", _START_IT) from None
+            said = (str(err).strip().splitlines() or [""])[0][:200]
+            raise BriefQAError(f"the LLM server at {self._endpoint} refused the request ({type(err).__name__}: {said})",
+                               "check that BRIEFQA_LLM_MODEL names a model the server has (ollama pull NAME), "
+                               "or set BRIEFQA_GENERATOR=local") from None
 
 
 def _to_langchain(messages: Sequence[Message], json_schema: Mapping[str, object] | None) -> list[BaseMessage]:
