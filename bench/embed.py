@@ -113,7 +113,7 @@ def main() -> None:
         recall = {name: recall_at_10(backend) for name, backend in backends.items()}
 
     ref = vectors["torch"]
-    print(f"\n| backend | batch | texts/s (median) | vs torch | max abs diff vs torch | min cosine vs torch | recall@10 gold |")
+    print("\n| backend | batch | texts/s (median) | vs torch | max abs diff vs torch | min cosine vs torch | recall@10 gold |")
     print("|---|---|---|---|---|---|---|")
     for size in args.batch_sizes:
         torch_rate = len(texts) / median(seconds[("torch", size)])

@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
 
@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.naive_rag import NaiveRag  # noqa: E402
+from bench.rows import RowLog  # noqa: E402
 from index.embed import Embedder, make_embedder  # noqa: E402
 from index.records import Article  # noqa: E402
 from core.settings import Settings  # noqa: E402
@@ -134,15 +135,11 @@ def run_naive(
     return rows
 
 
-_sink: list[Path] = []  # --out: rows are appended as they finish, so a cut-short run keeps them
+_log = RowLog(None)  # main() points it at --out
 
 
 def _progress(row: Row) -> None:
-    for path in _sink:
-        with path.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(asdict(row)) + "\n")
-    print(f"  {row.system[:5]:<5} {row.mode[:5]} q{row.qid:<3} {'✔' if row.ok else '✘'} {row.seconds:5.1f}s  {row.text[:90]!r}",
-          file=sys.stderr, flush=True)
+    _log.add(row, f"{row.system[:5]:<5} {row.mode[:5]} q{row.qid:<3} {'✔' if row.ok else '✘'} {row.seconds:5.1f}s  {row.text[:90]!r}")
 
 
 def table(rows: Sequence[Row], modes: Sequence[str]) -> str:
@@ -180,12 +177,11 @@ def main() -> None:
     args = parser.parse_args()
     modes = [m for m in args.modes.split(",") if m]
     if args.table_from:
-        saved = [Row(**json.loads(line)) for line in args.table_from.read_text(encoding="utf-8").splitlines() if line.strip()]
+        saved = RowLog.load(args.table_from, Row)
         print(table(saved, [m for m in modes if any(r.mode == m for r in saved)]))
         return
-    if args.out:
-        args.out.write_text("", encoding="utf-8")
-        _sink.append(args.out)
+    global _log
+    _log = RowLog(args.out)
     questions, raw = load(DATA)
     asked = questions[: args.limit]
     settings = Settings()

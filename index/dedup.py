@@ -33,7 +33,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from index.records import Article, Sentence
+from index.records import Article, Chunk, Sentence
 
 SHINGLE_WORDS = 5
 NEAR_DUPLICATE = 0.5

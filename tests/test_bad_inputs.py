@@ -18,7 +18,6 @@ from typer.testing import CliRunner
 
 from core.errors import BriefQAError
 from index.pipeline import Indexer
-from index.records import FileResult
 from core.settings import Settings
 from ui.cli import app
 from tests.fakes import ScriptedGenerator
