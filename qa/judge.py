@@ -154,17 +154,20 @@ class Judge:
         """The judgement of one quote shown for ``claim`` (an answer sentence; "" for a bare yes/no)."""
         return self.judge_all(question, [(claim, quote, speaker)])[0]
 
-    def judge_all(self, question: str, shown: Sequence[tuple[str, str, str | None]], stated: Sequence[str] = ()) -> list[Judgement]:
+    def judge_all(self, question: str, shown: Sequence[tuple[str, str, str | None]], stated: Sequence[str] = (),
+                  articles: Sequence[str] = ()) -> list[Judgement]:
         """Judge each shown ``(claim, quote, speaker)`` in one batch over the cached prefix. ``stated[i]``: what
         the i-th quote's article states around it that the number veto counts too (its date line: an answer to
-        "when was it published?" takes the date from there, not from the quote)."""
+        "when was it published?" takes the date from there, not from the quote); ``articles[i]``: that
+        article's title and text, for the name veto (a name the claim gives that the article never does)."""
         raws = self.raw_many(question, shown)
-        extra = [*stated, *[""] * (len(shown) - len(stated))]
-        return [self.decide(question, claim, quote, raw, also) for (claim, quote, _), raw, also in zip(shown, raws, extra)]
+        pad = [""] * len(shown)
+        return [self.decide(question, claim, quote, raw, also, text)
+                for (claim, quote, _), raw, also, text in zip(shown, raws, [*stated, *pad], [*articles, *pad])]
 
-    def decide(self, question: str, claim: str, quote: str, raw: Mapping[str, float], stated: str = "") -> Judgement:
+    def decide(self, question: str, claim: str, quote: str, raw: Mapping[str, float], stated: str = "", article: str = "") -> Judgement:
         """Calibrate, veto and pick the label from ``raw`` log-probabilities (no model call)."""
-        fired = tuple(veto_reasons(question, claim, f"{quote} {stated}".strip())) if self.vetoes else ()
+        fired = tuple(veto_reasons(question, claim, f"{quote} {stated}".strip(), article)) if self.vetoes else ()
         yes_no = is_yes_no(question)
         names, bias, weights = (SIDES, self.calibration.side, self.calibration.side_weights) if yes_no else (
             LABELS, self.calibration.support, self.calibration.support_weights)
@@ -181,11 +184,21 @@ class Judge:
         return Judgement(_FROM_SIDE[agreement], probs[best], best, probs[best], fired, max(raw, key=raw.__getitem__))  # type: ignore[arg-type]
 
 
-def veto_reasons(question: str, claim: str, quote: str) -> list[str]:
+def veto_reasons(question: str, claim: str, quote: str, article: str = "") -> list[str]:
     """Why ``quote`` cannot support the claim (or say yes), if it cannot: it never states a number that the
-    question or the claim states ("1981" asked, "1982" quoted; "£61 million" claimed, "£48 million" quoted)."""
+    question or the claim states ("1981" asked, "1982" quoted; "£61 million" claimed, "£48 million" quoted);
+    or, given its ``article``'s title and text, the claim names someone or something that neither the
+    question nor the article ever names (an invented "John Doe").
+
+    >>> veto_reasons("Who replaced Yoran?", "Yoran was replaced by John Doe.", "Yoran left.", "Amit Yoran resigned.")
+    ['the article never names John Doe']
+    """
     absent = missing_numbers(f"{question} {claim}", quote)
-    return [f"the quote never states {', '.join(absent)}"] if absent else []
+    reasons = [f"the quote never states {', '.join(absent)}"] if absent else []
+    if article and claim:
+        invented = missing_names(f"x {claim}", f"{question} {quote} {article}")
+        reasons += [f"the article never names {', '.join(invented)}"] if invented else []
+    return reasons
 
 
 DEFAULT_CALIBRATION = Calibration()  # the model's raw argmax; pass load_calibration(...) for the fitted one

@@ -5,7 +5,7 @@ answer's quotes in one batch over a cached prefix) gives each citation a ``Suppo
 probability; the side for yes/no questions). Then:
 
 - wh-questions: an answer sentence that cites quotes (a *claim*) is cut when the judge surely rejects every
-  one of its quotes (a number the quote never states; or not *supports*, p ≥ ``CUT_P``, and not the
+  one of its quotes (a number the quote never states, or a name its article never gives; or not *supports*, p ≥ ``CUT_P``, and not the
   model's own first choice either); cut
   claims are removed from the text and listed in ``Answer.unsupported``. When no claim is left, the cited quotes that answer the question by themselves (judged against the question alone)
   are the answer, in the briefings' words; with none, the answer is a refusal with the related passages
@@ -25,7 +25,7 @@ Example (a fake scorer; the app passes the model worker)::
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -76,25 +76,28 @@ class Verifier:
     def _judge(self, question: str, pairs: Sequence[tuple[str, Citation]]) -> list[Support]:
         return [s for s, _ in self._verdicts(question, pairs)]
 
-    def _verdicts(self, question: str, pairs: Sequence[tuple[str, Citation]]) -> list[tuple[Support, bool]]:
+    def _verdicts(self, question: str, pairs: Sequence[tuple[str, Citation]], texts: Mapping[str, str] | None = None,
+                  ) -> list[tuple[Support, bool]]:
         """Each pair's ``Support``, and whether the judge rejects it surely: a veto fired (the claim states a number
-        the quote never states), or not "supports" with probability at least ``CUT_P`` and not the model's own first
+        the quote never states, or a name its article ``texts[article_id]`` never gives), or not "supports" with probability at least ``CUT_P`` and not the model's own first
         choice either (the calibration's code signals misfire when the quote names a person or a thing by a pronoun
         or a short name; then the claim stays, with its label)."""
-        verdicts = self._judgements(question, pairs)
+        verdicts = self._judgements(question, pairs, texts)
         return [(_support(j, claim), _surely_rejected(j)) for j, (claim, _) in zip(verdicts, pairs)]
 
-    def _judgements(self, question: str, pairs: Sequence[tuple[str, Citation]]) -> list[Judgement]:
+    def _judgements(self, question: str, pairs: Sequence[tuple[str, Citation]], texts: Mapping[str, str] | None = None,
+                    ) -> list[Judgement]:
         return self.judge.judge_all(question, [(claim, c.quote, None) for claim, c in pairs],  # as calibrated: no speaker line
-                                    [dateline(c.published) for _, c in pairs])
+                                    [dateline(c.published) for _, c in pairs], [(texts or {}).get(c.article_id, "") for _, c in pairs])
 
     def _claims(self, question: str, resolved: Resolved, evidence: Sequence[Evidence]) -> Checked:
         cites = {c.n: c for c in resolved.citations if c.verified}
         claims = [(s, [int(n) for n in re.findall(r"\[(\d+)\]", s) if int(n) in cites]) for s in split_claims(resolved.text)]
         pairs = [(claim_text(s), cites[n]) for s, ns in claims for n in ns]
-        judged = dict(zip(((claim, c.n) for claim, c in pairs), self._verdicts(question, pairs)))
+        texts = {ev.article.id: f"{ev.article.title} {ev.article.text}" for ev in evidence}
+        judged = dict(zip(((claim, c.n) for claim, c in pairs), self._verdicts(question, pairs, texts)))
         cut = [claim_text(s) for s, ns in claims if ns and all(judged[(claim_text(s), n)][1] for n in ns)]
-        recited = self._recite(question, cut, list(cites.values()), evidence)
+        recited = self._recite(question, cut, list(cites.values()), evidence, texts)
         kept_text, unsupported, support = [], [], {}
         for sentence, ns in claims:
             claim = claim_text(sentence)
@@ -116,7 +119,8 @@ class Verifier:
         citations = (*resolved.citations, *recited.values())
         return Checked(renumber("".join(kept_text).strip(), citations, support, notes), tuple(unsupported))
 
-    def _recite(self, question: str, cut: Sequence[str], cited: Sequence[Citation], evidence: Sequence[Evidence]) -> dict[str, Citation]:
+    def _recite(self, question: str, cut: Sequence[str], cited: Sequence[Citation], evidence: Sequence[Evidence],
+                texts: Mapping[str, str]) -> dict[str, Citation]:
         """For each cut claim, an uncited evidence sentence that states it instead, if the judge finds one
         (``RECITE_CANDIDATES`` per claim, one batch): a sentence of a cited article, or with numbers in the
         claim any sentence stating them all (with their units). Taken when the judge says *supports*, or when it states every
@@ -130,7 +134,7 @@ class Verifier:
             pairs += [(claim, make_citation(0, ev)) for ev in pool[:RECITE_CANDIDATES]]
         found: dict[str, Citation] = {}
         n = max((c.n for c in cited), default=0)
-        for (claim, c), j in zip(pairs, self._judgements(question, pairs) if pairs else []):
+        for (claim, c), j in zip(pairs, self._judgements(question, pairs, texts) if pairs else []):
             numbered_match = bool(NUMBER.search(claim)) and not j.vetoes and j.model == "supports"
             if claim not in found and c.verified and (j.label == "supports" or numbered_match):
                 n += 1

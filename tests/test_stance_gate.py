@@ -44,6 +44,7 @@ def test_names_and_missing_names() -> None:
     assert question_names("Who is Sergei Ryabkov?") == ["Sergei Ryabkov"]
     assert missing_names("How much oil does Iran export to China?", "Iranian oil exports rose.") == ["China"]
     assert missing_names("How far from the Israeli border?", "the borders of Israel") == []
+    assert missing_names("Does Boris Johnson think Livingstone was anti-Semitic?", "Mr Johnson: not anti-Semitic, Livingstone") == []
 
 
 def test_speaker_questions_need_the_speaker() -> None:

@@ -183,6 +183,16 @@ def test_a_claim_stating_a_number_its_quote_never_states_is_cut_whatever_the_mod
     assert "85 days" not in answer.text and not answer.refused  # the quote itself answers the question
 
 
+def test_a_claim_naming_someone_the_article_never_names_is_cut_whatever_the_model_says(indexed: Indexer) -> None:
+    probe, _ = judged(indexed, [], lambda q, c: "supports")
+    n = evidence_number(probe, WHO, "Deputy Foreign Minister Sergei Ryabkov")
+    text = f"Ryabkov is Russia's Deputy Foreign Minister [S{n}]. He reports to John Doe [S{n}]."
+    a, _ = judged(indexed, [draft(text)], lambda quote, claim: "supports")
+    answer = a.ask(WHO)
+    assert answer.unsupported == ("He reports to John Doe.",)
+    assert "John Doe" not in answer.text and answer.text.startswith("Ryabkov is Russia's Deputy Foreign Minister [1].")
+
+
 def test_an_answer_the_model_was_unsure_of_stands_only_on_a_quote_the_judge_says_states_it(indexed: Indexer) -> None:
     probe, _ = judged(indexed, [], lambda q, c: "yes")
     n = evidence_number(probe, ALLY, "not allies in Syria")
