@@ -5,11 +5,12 @@ answer's quotes in one batch over a cached prefix) gives each citation a ``Suppo
 probability; the side for yes/no questions). Then:
 
 - wh-questions: an answer sentence that cites quotes (a *claim*) is cut when the judge surely rejects every
-  one of its quotes (a number the quote never states, or a name its article never gives; or not *supports*, p ≥ ``CUT_P``, and not the
-  model's own first choice either); cut
-  claims are removed from the text and listed in ``Answer.unsupported``. When no claim is left, the cited quotes that answer the question by themselves (judged against the question alone)
-  are the answer, in the briefings' words; with none, the answer is a refusal with the related passages
-  (``Checked.refusal``).
+  one of its quotes (a number the quote never states, or a name its article never gives; or not *supports*,
+  p ≥ ``CUT_P``, and not the model's own first choice either); a cut claim is first offered the uncited
+  sentences that may state it (``_recite``); cut claims are removed from the text and listed in
+  ``Answer.unsupported``. When no claim is left, the cited quotes that answer the question by themselves
+  (judged against the question alone) are the answer, in the briefings' words; with none, the answer is a
+  refusal with the related passages (``Checked.refusal``).
 - yes/no questions: each quote's side (yes / no / neither) comes from the judge, not from negation
   words; when a side is missing, the best uncited sentences the rules put on it (two at most) are
   judged too, and shown when the judge agrees.
@@ -76,19 +77,32 @@ class Verifier:
     def _judge(self, question: str, pairs: Sequence[tuple[str, Citation]]) -> list[Support]:
         return [s for s, _ in self._verdicts(question, pairs)]
 
-    def _verdicts(self, question: str, pairs: Sequence[tuple[str, Citation]], texts: Mapping[str, str] | None = None,
-                  ) -> list[tuple[Support, bool]]:
+    def _verdicts(
+        self,
+        question: str,
+        pairs: Sequence[tuple[str, Citation]],
+        texts: Mapping[str, str] | None = None,
+    ) -> list[tuple[Support, bool]]:
         """Each pair's ``Support``, and whether the judge rejects it surely: a veto fired (the claim states a number
-        the quote never states, or a name its article ``texts[article_id]`` never gives), or not "supports" with probability at least ``CUT_P`` and not the model's own first
-        choice either (the calibration's code signals misfire when the quote names a person or a thing by a pronoun
-        or a short name; then the claim stays, with its label)."""
+        the quote never states, or a name its article ``texts[article_id]`` never gives), or not "supports" with
+        probability at least ``CUT_P`` and not the model's own first choice either (the calibration's code signals
+        misfire when the quote names a person or a thing by a pronoun or a short name; then the claim stays, with
+        its label)."""
         verdicts = self._judgements(question, pairs, texts)
         return [(_support(j, claim), _surely_rejected(j)) for j, (claim, _) in zip(verdicts, pairs)]
 
-    def _judgements(self, question: str, pairs: Sequence[tuple[str, Citation]], texts: Mapping[str, str] | None = None,
-                    ) -> list[Judgement]:
-        return self.judge.judge_all(question, [(claim, c.quote, None) for claim, c in pairs],  # as calibrated: no speaker line
-                                    [dateline(c.published) for _, c in pairs], [(texts or {}).get(c.article_id, "") for _, c in pairs])
+    def _judgements(
+        self,
+        question: str,
+        pairs: Sequence[tuple[str, Citation]],
+        texts: Mapping[str, str] | None = None,
+    ) -> list[Judgement]:
+        return self.judge.judge_all(
+            question,
+            [(claim, c.quote, None) for claim, c in pairs],  # as calibrated: no speaker line
+            [dateline(c.published) for _, c in pairs],
+            [(texts or {}).get(c.article_id, "") for _, c in pairs],
+        )
 
     def _claims(self, question: str, resolved: Resolved, evidence: Sequence[Evidence]) -> Checked:
         cites = {c.n: c for c in resolved.citations if c.verified}
@@ -103,7 +117,7 @@ class Verifier:
             claim = claim_text(sentence)
             if claim in recited:  # the model cited the wrong sentence; the one that states the claim replaces it
                 new = recited[claim]
-                kept_text.append(MARKER.sub("", sentence).rstrip() + f" [{new.n}]" + sentence[len(sentence.rstrip()):])
+                kept_text.append(MARKER.sub("", sentence).rstrip() + f" [{new.n}]" + sentence[len(sentence.rstrip()) :])
                 support[new.n] = new.support  # type: ignore[assignment]
             elif claim in cut:
                 unsupported.append(claim)
@@ -119,18 +133,25 @@ class Verifier:
         citations = (*resolved.citations, *recited.values())
         return Checked(renumber("".join(kept_text).strip(), citations, support, notes), tuple(unsupported))
 
-    def _recite(self, question: str, cut: Sequence[str], cited: Sequence[Citation], evidence: Sequence[Evidence],
-                texts: Mapping[str, str]) -> dict[str, Citation]:
+    def _recite(
+        self, question: str, cut: Sequence[str], cited: Sequence[Citation], evidence: Sequence[Evidence], texts: Mapping[str, str]
+    ) -> dict[str, Citation]:
         """For each cut claim, an uncited evidence sentence that states it instead, if the judge finds one
-        (``RECITE_CANDIDATES`` per claim, one batch): a sentence of a cited article, or with numbers in the
-        claim any sentence stating them all (with their units). Taken when the judge says *supports*, or when it states every
-        number of the claim and the model's own first choice is *supports*."""
+        (``RECITE_CANDIDATES`` per claim, one batch): a sentence of a cited article, or, with numbers in the
+        claim, any sentence stating them all with their units. Taken when the judge says *supports*, or when
+        it states every number of the claim and the model's own first choice is *supports*."""
         taken, articles = {(c.article_id, c.start) for c in cited}, {c.article_id for c in cited}
         pairs = []
         for claim in dict.fromkeys(cut):
             numbered = bool(NUMBER.search(claim))
-            pool = [ev for ev in closest(evidence) if (ev.article.id, ev.sentence.start) not in taken
-                    and (numbered or ev.article.id in articles) and not missing_numbers(claim, ev.text) and units_match(claim, ev.text)]
+            pool = [
+                ev
+                for ev in closest(evidence)
+                if (ev.article.id, ev.sentence.start) not in taken
+                and (numbered or ev.article.id in articles)
+                and not missing_numbers(claim, ev.text)
+                and units_match(claim, ev.text)
+            ]
             pairs += [(claim, make_citation(0, ev)) for ev in pool[:RECITE_CANDIDATES]]
         found: dict[str, Citation] = {}
         n = max((c.n for c in cited), default=0)
@@ -141,11 +162,15 @@ class Verifier:
                 found[claim] = replace(c, n=n, support=_support(j, claim))
         return found
 
-    def _quotes_only(self, question: str, cited: Sequence[Citation], notes: Sequence[str], unsupported: tuple[str, ...]) -> Checked:
+    def _quotes_only(
+        self, question: str, cited: Sequence[Citation], notes: Sequence[str], unsupported: tuple[str, ...]
+    ) -> Checked:
         """Every claim was cut: the cited quotes that answer the question by themselves (judged against the
         question alone) become the answer, in the briefings' words; none → a refusal."""
         cited = list({c.n: c for c in cited}.values())
-        own = [replace(c, support=s) for c, s in zip(cited, self._judge(question, [("", c) for c in cited])) if s.label == "supports"]
+        own = [
+            replace(c, support=s) for c, s in zip(cited, self._judge(question, [("", c) for c in cited])) if s.label == "supports"
+        ]
         if not own:
             reason = "none of the quotes found states it (each was checked against the answer by the support judge)"
             return Checked(Resolved("", (), tuple(notes)), unsupported, reason)
@@ -218,9 +243,12 @@ def doubted(p_answerable: float | None, citations: Sequence[Citation]) -> str | 
     """
     if p_answerable is None or p_answerable >= DOUBT_P:
         return None
-    if any(c.support and (c.support.label == "supports" if c.support.side is None else c.support.side != "neither") for c in citations):
+    if any(
+        c.support and (c.support.label == "supports" if c.support.side is None else c.support.side != "neither")
+        for c in citations
+    ):
         return None
-    return f"the model was unsure the passages answer it (p = {p_answerable:.2f}) and the judge found no quote that states the answer"
+    return f"the model was unsure the passages answer it (p = {p_answerable:.2f}) and the judge found no quote that states the answer"  # noqa: E501
 
 
 def units_match(claim: str, quote: str) -> bool:
