@@ -82,13 +82,15 @@ class Verifier:
         question: str,
         pairs: Sequence[tuple[str, Citation]],
         texts: Mapping[str, str] | None = None,
+        together: bool = False,
     ) -> list[tuple[Support, bool]]:
         """Each pair's ``Support``, and whether the judge rejects it surely: a veto fired (the claim states a number
         the quote never states, or a name its article ``texts[article_id]`` never gives), or not "supports" with
         probability at least ``CUT_P`` and not the model's own first choice either (the calibration's code signals
         misfire when the quote names a person or a thing by a pronoun or a short name; then the claim stays, with
-        its label)."""
-        verdicts = self._judgements(question, pairs, texts)
+        its label). ``together``: the quotes paired with one claim are its citations, read together by the number
+        veto ("in December 2015 [1] or December 2005 [2]" takes one date from each)."""
+        verdicts = self._judgements(question, pairs, texts, together)
         return [(_support(j, claim), _surely_rejected(j)) for j, (claim, _) in zip(verdicts, pairs)]
 
     def _judgements(
@@ -96,11 +98,13 @@ class Verifier:
         question: str,
         pairs: Sequence[tuple[str, Citation]],
         texts: Mapping[str, str] | None = None,
+        together: bool = False,
     ) -> list[Judgement]:
+        others = {claim: " ".join(c.quote for k, c in pairs if k == claim) for claim, _ in pairs} if together else {}
         return self.judge.judge_all(
             question,
             [(claim, c.quote, None) for claim, c in pairs],  # as calibrated: no speaker line
-            [dateline(c.published) for _, c in pairs],
+            [f"{dateline(c.published)} {others.get(claim, '')}".strip() for claim, c in pairs],
             [(texts or {}).get(c.article_id, "") for _, c in pairs],
         )
 
@@ -109,7 +113,7 @@ class Verifier:
         claims = [(s, [int(n) for n in re.findall(r"\[(\d+)\]", s) if int(n) in cites]) for s in split_claims(resolved.text)]
         pairs = [(claim_text(s), cites[n]) for s, ns in claims for n in ns]
         texts = {ev.article.id: f"{ev.article.title} {ev.article.text}" for ev in evidence}
-        judged = dict(zip(((claim, c.n) for claim, c in pairs), self._verdicts(question, pairs, texts)))
+        judged = dict(zip(((claim, c.n) for claim, c in pairs), self._verdicts(question, pairs, texts, together=True)))
         cut = [claim_text(s) for s, ns in claims if ns and all(judged[(claim_text(s), n)][1] for n in ns)]
         recited = self._recite(question, cut, list(cites.values()), evidence, texts)
         kept_text, unsupported, support = [], [], {}

@@ -183,6 +183,21 @@ def test_a_claim_stating_a_number_its_quote_never_states_is_cut_whatever_the_mod
     assert "85 days" not in answer.text and not answer.refused  # the quote itself answers the question
 
 
+def test_a_claim_citing_two_quotes_may_take_one_number_from_each(indexed: Indexer) -> None:
+    """ "January 25 [1] or 19 January [2]": the number veto reads a claim's quotes together, so a claim that sets
+    two statements side by side is not cut because neither quote alone states both numbers."""
+    probe, _ = judged(indexed, [], lambda q, c: "supports")
+    question = "When were the interviews about the Iran-Russia alliance given?"
+    n_cnn = evidence_number(probe, question, "January 25")
+    n_iran = evidence_number(probe, question, "19 January")
+    text = f"The sources disagree: on January 25 [S{n_cnn}] or on 19 January [S{n_iran}]."
+    a, _ = judged(indexed, [draft(text)], lambda quote, claim: "supports")
+    answer = a.ask(question)
+    assert answer.unsupported == () and not answer.refused
+    assert "January 25" in answer.text and "19 January" in answer.text
+    assert_quotes_verbatim(indexed, answer)
+
+
 def test_a_claim_naming_someone_the_article_never_names_is_cut_whatever_the_model_says(indexed: Indexer) -> None:
     probe, _ = judged(indexed, [], lambda q, c: "supports")
     n = evidence_number(probe, WHO, "Deputy Foreign Minister Sergei Ryabkov")
