@@ -85,7 +85,7 @@ class Assistant:
             return
         near = self.retriever.speakers_near
         resolved = compose.own_words(standalone, resolve(compose.mark_cut(draft.answer), evidence), evidence, near)
-        reason = refusal.after_model(standalone, draft.answer, resolved, evidence, near, judged=self.verifier is not None)
+        reason = refusal.after_model(standalone, draft.answer, resolved, evidence, near)
         if reason:
             yield answers.refusal(reason, evidence, resolved.notes)
             return

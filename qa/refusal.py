@@ -11,7 +11,8 @@ Before the model (``before_model``):
 After the model (``declined``, ``after_model``): the model said the evidence does not answer; its draft
 cites nothing that verifies; a name or number of the question is in none of the cited articles (a year is
 a hard constraint); the draft states a figure no evidence sentence does; "how many N" and no cited sentence
-mentions N (word rules only: with the support judge, its number veto decides); "what did X say" and no cited sentence is X's or continues X's quotation.
+mentions N (kept beside the judge, which checks a claim against its quote, not against the question:
+"How many people?" answered "3,200 homes"); "what did X say" and no cited sentence is X's or continues X's quotation.
 
 To add a rule: a check here returning the reason, called from one of these three functions.
 
@@ -125,8 +126,7 @@ def declined(draft: Draft) -> str | None:
     return None
 
 
-def after_model(question: str, draft: str, resolved: Resolved, evidence: Sequence[Evidence], speakers_near: SpeakersNear, *,
-                judged: bool = False) -> str | None:
+def after_model(question: str, draft: str, resolved: Resolved, evidence: Sequence[Evidence], speakers_near: SpeakersNear) -> str | None:
     """Why the checked draft cannot stand, if it cannot: nothing in it verifies, or the cited sentences cannot
     carry it (see the module's list)."""
     if not any(c.verified for c in resolved.citations):
@@ -141,7 +141,7 @@ def after_model(question: str, draft: str, resolved: Resolved, evidence: Sequenc
     invented = missing_numbers(MARKER.sub(" ", draft), shown)
     if invented:
         return f"The model's draft states {', '.join(invented)}, which no evidence sentence does."
-    counted = None if judged else _HOW_MANY.search(question)  # the judge's number veto and re-citation decide instead
+    counted = _HOW_MANY.search(question)
     noun = tokenize(counted.group(1)) if counted else []
     if noun and not has_word(noun[0], set(tokenize(" ".join(ev.text for ev in cited)))):
         return f"None of the sentences the answer would cite counts {counted.group(1)}."
