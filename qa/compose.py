@@ -73,14 +73,20 @@ def both_sides(question: str, resolved: Resolved, evidence: Sequence[Evidence]) 
     return grouped(question, Resolved(resolved.text, tuple(cites), resolved.notes))
 
 
-def rule_candidates(question: str, cites: Sequence[Citation], evidence: Sequence[Evidence], wanted: set[str], limit: int) -> list[Citation]:
+def rule_candidates(
+    question: str, cites: Sequence[Citation], evidence: Sequence[Evidence], wanted: set[str], limit: int
+) -> list[Citation]:
     """Uncited evidence sentences that the word rules put on a ``wanted`` side ("yes", "no"), closest first, at
     most ``limit``, numbered after ``cites``: the opposite views to show (rules) or to judge (``qa.verify``)."""
     cited = {(c.article_id, c.start) for c in cites}
     found: list[Citation] = []
     for ev in closest(evidence):
+        if len(found) == limit:
+            break
+        if (ev.article.id, ev.sentence.start) in cited:
+            continue
         stance = stance_of(question, ev.text)
-        if len(found) < limit and (ev.article.id, ev.sentence.start) not in cited and stance in wanted:
+        if stance in wanted:
             found.append(make_citation(len(cites) + len(found) + 1, ev, stance=stance))
     return found
 

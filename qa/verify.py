@@ -75,23 +75,7 @@ class Verifier:
         return tuple(replace(c, support=found[id(c)]) if id(c) in found else c for c in citations)
 
     def _judge(self, question: str, pairs: Sequence[tuple[str, Citation]]) -> list[Support]:
-        return [s for s, _ in self._verdicts(question, pairs)]
-
-    def _verdicts(
-        self,
-        question: str,
-        pairs: Sequence[tuple[str, Citation]],
-        texts: Mapping[str, str] | None = None,
-        together: bool = False,
-    ) -> list[tuple[Support, bool]]:
-        """Each pair's ``Support``, and whether the judge rejects it surely: a veto fired (the claim states a number
-        the quote never states, or a name its article ``texts[article_id]`` never gives), or not "supports" with
-        probability at least ``CUT_P`` and not the model's own first choice either (the calibration's code signals
-        misfire when the quote names a person or a thing by a pronoun or a short name; then the claim stays, with
-        its label). ``together``: the quotes paired with one claim are its citations, read together by the number
-        veto ("in December 2015 [1] or December 2005 [2]" takes one date from each)."""
-        verdicts = self._judgements(question, pairs, texts, together)
-        return [(_support(j, claim), _surely_rejected(j)) for j, (claim, _) in zip(verdicts, pairs)]
+        return [_support(j, claim) for j, (claim, _) in zip(self._judgements(question, pairs), pairs)]
 
     def _judgements(
         self,
@@ -100,6 +84,9 @@ class Verifier:
         texts: Mapping[str, str] | None = None,
         together: bool = False,
     ) -> list[Judgement]:
+        """Each ``(claim, citation)`` judged, in one batch; ``texts[article_id]``: the article's title and text for
+        the name veto. ``together``: the quotes paired with one claim are its citations, read together by the
+        number veto ("in December 2015 [1] or December 2005 [2]" takes one date from each)."""
         others = {claim: " ".join(c.quote for k, c in pairs if k == claim) for claim, _ in pairs} if together else {}
         return self.judge.judge_all(
             question,
@@ -110,15 +97,15 @@ class Verifier:
 
     def _claims(self, question: str, resolved: Resolved, evidence: Sequence[Evidence]) -> Checked:
         cites = {c.n: c for c in resolved.citations if c.verified}
-        claims = [(s, [int(n) for n in re.findall(r"\[(\d+)\]", s) if int(n) in cites]) for s in split_claims(resolved.text)]
-        pairs = [(claim_text(s), cites[n]) for s, ns in claims for n in ns]
+        claims = [(s, claim_text(s), [int(n) for n in re.findall(r"\[(\d+)\]", s) if int(n) in cites])
+                  for s in split_claims(resolved.text)]
+        pairs = [(claim, cites[n]) for _, claim, ns in claims for n in ns]
         texts = {ev.article.id: f"{ev.article.title} {ev.article.text}" for ev in evidence}
-        judged = dict(zip(((claim, c.n) for claim, c in pairs), self._verdicts(question, pairs, texts, together=True)))
-        cut = [claim_text(s) for s, ns in claims if ns and all(judged[(claim_text(s), n)][1] for n in ns)]
+        judged = dict(zip(((claim, c.n) for claim, c in pairs), self._judgements(question, pairs, texts, together=True)))
+        cut = [claim for _, claim, ns in claims if ns and all(_surely_rejected(judged[(claim, n)]) for n in ns)]
         recited = self._recite(question, cut, list(cites.values()), evidence, texts)
         kept_text, unsupported, support = [], [], {}
-        for sentence, ns in claims:
-            claim = claim_text(sentence)
+        for sentence, claim, ns in claims:
             if claim in recited:  # the model cited the wrong sentence; the one that states the claim replaces it
                 new = recited[claim]
                 kept_text.append(MARKER.sub("", sentence).rstrip() + f" [{new.n}]" + sentence[len(sentence.rstrip()) :])
@@ -128,7 +115,7 @@ class Verifier:
             else:
                 kept_text.append(sentence)
                 for n in ns:
-                    v = judged[(claim, n)][0]
+                    v = _support(judged[(claim, n)], claim)
                     if n not in support or v.label == "supports":
                         support[n] = v
         notes = (*resolved.notes, *(f"cut, not supported by its quotes: {c!r}" for c in unsupported))
@@ -159,7 +146,7 @@ class Verifier:
             pairs += [(claim, make_citation(0, ev)) for ev in pool[:RECITE_CANDIDATES]]
         found: dict[str, Citation] = {}
         n = max((c.n for c in cited), default=0)
-        for (claim, c), j in zip(pairs, self._judgements(question, pairs, texts) if pairs else []):
+        for (claim, c), j in zip(pairs, self._judgements(question, pairs, texts)):
             numbered_match = bool(NUMBER.search(claim)) and not j.vetoes and j.model == "supports"
             if claim not in found and c.verified and (j.label == "supports" or numbered_match):
                 n += 1
@@ -269,7 +256,9 @@ def units_match(claim: str, quote: str) -> bool:
 
 
 def _surely_rejected(j: Judgement) -> bool:
-    """A veto fired, or not *supports* with p ≥ ``CUT_P`` and not the model's own first choice either."""
+    """A veto fired (a number the quote never states, a name its article never gives), or not *supports* with
+    p ≥ ``CUT_P`` and not the model's own first choice either (the calibration's code signals misfire when the
+    quote names a person or a thing by a pronoun or a short name; then the claim stays, with its label)."""
     return j.label != "supports" and (bool(j.vetoes) or (j.p >= CUT_P and j.model != "supports"))
 
 

@@ -106,9 +106,8 @@ class LlamaCppGenerator:
             for text, labels in items:
                 llama.n_tokens = fixed  # eval() drops whatever followed the prefix from the KV cache
                 llama.eval(llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
-                logits = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),)).astype(np.float64)
-                lse = float(np.logaddexp.reduce(logits))
-                out.append([float(logits[i] - lse) for i in _first_tokens(llama, labels)])
+                logp = _next_logprobs(llama)
+                out.append([float(logp[i]) for i in _first_tokens(llama, labels)])
             llama.n_tokens = fixed
             return out
 
@@ -123,7 +122,7 @@ class LlamaCppGenerator:
                 return None
             turn = llama.tokenize(b"<|im_start|>", add_bos=False, special=True)
             context = [int(t) for t in llama.input_ids[: llama.n_tokens]]
-            starts = [i for i, t in enumerate(context) if len(turn) == 1 and t == turn[0]]
+            starts = [i for i, t in enumerate(context) if t == turn[0]] if len(turn) == 1 else []
             if not starts:
                 return None
             start = starts[-1] + 1  # the reply's turn: "assistant\n{...", the last in the context
@@ -137,9 +136,8 @@ class LlamaCppGenerator:
                 return None
             llama.n_tokens = start + k
             llama.eval([token])  # the logits after the marker again
-            logits = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),)).astype(np.float64)
-            lse = float(np.logaddexp.reduce(logits))
-            return [float(np.logaddexp.reduce([logits[i] - lse for i in _label_tokens(llama, label)])) for label in labels]
+            logp = _next_logprobs(llama)
+            return [float(np.logaddexp.reduce([logp[i] for i in _label_tokens(llama, label)])) for label in labels]
 
     def _hold(self, key: str, prime: Callable[[], object]) -> int:
         """Make the context hold the prefix ``key`` (a kept snapshot, else ``prime()``); its token count."""
@@ -185,6 +183,12 @@ def _first_tokens(llama: Llama, labels: Sequence[str]) -> list[int]:
     if len(set(ids)) != len(ids):
         raise ValueError(f"labels {list(labels)} share a first token: {ids}")
     return ids
+
+
+def _next_logprobs(llama: Llama) -> np.ndarray:
+    """The log-probabilities (whole vocabulary) of the token after the last one evaluated."""
+    logits = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),)).astype(np.float64)
+    return logits - float(np.logaddexp.reduce(logits))
 
 
 def _label_tokens(llama: Llama, label: str) -> set[int]:
