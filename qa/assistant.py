@@ -85,6 +85,7 @@ class Assistant:
             return
         near = self.retriever.speakers_near
         resolved = compose.own_words(standalone, resolve(compose.mark_cut(draft.answer), evidence), evidence, near)
+        resolved = compose.cite_terms(standalone, resolved, evidence)
         reason = refusal.after_model(standalone, draft.answer, resolved, evidence, near)
         if reason:
             yield answers.refusal(reason, evidence, resolved.notes)
@@ -101,7 +102,8 @@ class Assistant:
         conflicts = find_conflicts(cited_evidence(resolved.citations, evidence), evidence, min_score)
         answer = answers.composed(standalone, resolved, evidence, conflicts, judged=self.verifier is not None)
         if self.verifier:
-            answer = replace(answer, citations=self.verifier.attach(standalone, answer.citations), unsupported=checked.unsupported)
+            cites = self.verifier.attach(standalone, answer.citations, resolved.text)
+            answer = replace(answer, citations=cites, unsupported=checked.unsupported)
         yield answer
 
     def _draft(self, question: str, evidence: Sequence[Evidence]) -> Gen[Drafting, None, str]:

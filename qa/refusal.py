@@ -32,6 +32,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 
 from core.text import has_word, tokenize
+from index.records import Article
 from qa.cite import MARKER, Resolved, cited_evidence
 from qa.prompt import Draft
 from qa.records import Evidence
@@ -84,6 +85,11 @@ def missing_terms(question: str, context: str) -> list[str]:
     return missing_names(question, context) + missing_numbers(question, context)
 
 
+def missing_from(question: str, articles: Iterable[Article]) -> list[str]:
+    """The question's names and numbers that none of ``articles`` mentions (in its title, date or text)."""
+    return missing_terms(question, " ".join(f"{a.title} {a.published or ''} {a.text}" for a in articles))
+
+
 def names_all_in(question: str, evidence: Sequence[Evidence]) -> bool:
     """Whether the question names someone or something and one evidence sentence mentions every name
     ("Who is Tom Reyes?"): such a question is on topic even when the sentence is long and its cosine low."""
@@ -133,8 +139,7 @@ def after_model(question: str, draft: str, resolved: Resolved, evidence: Sequenc
         return "The model's draft cited nothing that could be checked."
     cited = cited_evidence(resolved.citations, evidence)
     articles = {ev.article.id: ev.article for ev in cited}.values()
-    context = " ".join(f"{a.title} {a.published or ''} {a.text}" for a in articles)
-    absent = missing_terms(question, context)
+    absent = missing_from(question, articles)
     if absent:
         return f"The passages the answer would cite never mention {', '.join(absent)}."
     shown = " ".join([question, *(ev.text for ev in evidence), *(f"{a.title} {a.published or ''}" for a in articles)])

@@ -67,11 +67,13 @@ class Verifier:
             return Checked(self._sides(question, resolved, evidence))
         return self._claims(question, resolved, evidence)
 
-    def attach(self, question: str, citations: Sequence[Citation]) -> tuple[Citation, ...]:
+    def attach(self, question: str, citations: Sequence[Citation], answer: str = "") -> tuple[Citation, ...]:
         """Judge the citations that have no ``support`` yet (quotes compose added: the closest passage, the
-        other copy of a conflicting statement), against the question itself."""
+        other copy of a conflicting statement) against the checked ``answer`` they are shown beside (its text
+        with markers; for yes/no questions, their side of the question)."""
         todo = [c for c in citations if c.support is None]
-        found = dict(zip((id(c) for c in todo), self._judge(question, [("", c) for c in todo])))
+        claim = "" if is_yes_no(question) else claim_text(answer)
+        found = dict(zip((id(c) for c in todo), self._judge(question, [(claim, c) for c in todo])))
         return tuple(replace(c, support=found[id(c)]) if id(c) in found else c for c in citations)
 
     def _judge(self, question: str, pairs: Sequence[tuple[str, Citation]]) -> list[Support]:

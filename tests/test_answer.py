@@ -176,3 +176,27 @@ def test_events_yield_the_briefings_read_before_any_text(indexed) -> None:
     first = items[0]
     assert isinstance(first, Reading) and first.articles and first.retrieve_s >= 0
     assert not any(isinstance(i, Reading) for i in items[1:]) and isinstance(items[-1], Answer)
+
+
+def test_a_passage_giving_the_questions_year_is_cited_beside_one_that_drops_it() -> None:
+    from index.records import Article
+    from index.sentences import sentences_of
+    from qa.cite import resolve
+    from qa.compose import cite_terms
+    from qa.records import Evidence
+
+    def one(n: int, text: str, cosine: float) -> Evidence:
+        article = Article.create(title=f"t{n}", text=text)
+        return Evidence(n, article, sentences_of(article.id, text)[0], cosine)
+
+    dropped = one(1, "Norway won the most medals at the Winter Olympics.", 0.8)
+    stated = one(2, "Norway won 39 medals at the 2018 Winter Olympics, the most of any country.", 0.6)
+    other = one(3, "Canada hosted the 2018 Winter Olympics curling final.", 0.7)
+    question = "Which country won the most medals at the 2018 Winter Olympics?"
+    out = cite_terms(question, resolve("Norway won the most medals [S1].", [dropped, stated, other]), [dropped, stated, other])
+    assert out.text == "Norway won the most medals [1][2]."
+    assert [c.quote for c in out.citations] == [dropped.text, stated.text] and all(c.verified for c in out.citations)
+    assert "2018" in out.notes[-1]
+    # no sentence of an article with the year states the answer: nothing is added (the refusal rule then acts)
+    alone = cite_terms(question, resolve("Norway won the most medals [S1].", [dropped, other]), [dropped, other])
+    assert alone.text == "Norway won the most medals [1]." and len(alone.citations) == 1

@@ -220,3 +220,14 @@ def test_an_answer_the_model_was_unsure_of_stands_only_on_a_quote_the_judge_says
         assert answer.p_answerable == pytest.approx(p) and answer.refused is refused, (p, answer.text)
         assert answer_json(answer)["p_answerable"] == pytest.approx(p, abs=1e-4)
         assert ("unsure" in answer.text) is refused
+
+
+def test_a_quote_added_beside_the_answer_is_judged_against_the_answer_it_stands_beside(indexed: Indexer) -> None:
+    probe, gen = judged(indexed, [], lambda quote, claim: "supports" if claim.startswith("Ryabkov") else "contradicts")
+    ev = probe.retriever.retrieve(WHO).evidence[0]
+    added = make_citation(2, ev)
+    assert probe.verifier is not None and added.support is None
+    (judged_one,) = probe.verifier.attach(WHO, [added], "Ryabkov is Russia's Deputy Foreign Minister [1].")
+    assert gen.judged[-1] == ("Ryabkov is Russia's Deputy Foreign Minister.", ev.text)
+    assert judged_one.support is not None and judged_one.support.label == "supports"
+    assert judged_one.support.claim == "Ryabkov is Russia's Deputy Foreign Minister."
