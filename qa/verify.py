@@ -8,9 +8,8 @@ probability; the side for yes/no questions). Then:
   one of its quotes (a number the quote never states, or a name its article never gives; or not *supports*,
   p ≥ ``CUT_P``, and not the model's own first choice either); a cut claim is first offered the uncited
   sentences that may state it (``_recite``); cut claims are removed from the text and listed in
-  ``Answer.unsupported``. When no claim is left, the cited quotes that answer the question by themselves
-  (judged against the question alone) are the answer, in the briefings' words; with none, the answer is a
-  refusal with the related passages (``Checked.refusal``).
+  ``Answer.unsupported``. When no claim is left, the answer is a refusal with the related passages
+  (``Checked.refusal``).
 - yes/no questions: each quote's side (yes / no / neither) comes from the judge, not from negation
   words; when a side is missing, the best uncited sentences the rules put on it (two at most) are
   judged too, and shown when the judge agrees.
@@ -31,7 +30,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from qa.cite import MARKER, Resolved, make_citation
-from qa.compose import CLAIMS_DISAGREEMENT, rule_candidates, statements
+from qa.compose import CLAIMS_DISAGREEMENT, rule_candidates
 from qa.judge import Judge, Judgement
 from qa.records import Citation, Evidence, Stance, Support, closest
 from qa.refusal import NUMBER, missing_numbers
@@ -122,7 +121,8 @@ class Verifier:
                         support[n] = v
         notes = (*resolved.notes, *(f"cut, not supported by its quotes: {c!r}" for c in unsupported))
         if pairs and not support:
-            return self._quotes_only(question, [c for _, c in pairs], notes, tuple(unsupported))
+            reason = "none of the quotes found states it (each was checked against the answer by the support judge)"
+            return Checked(Resolved("", (), tuple(notes)), tuple(unsupported), reason)
         citations = (*resolved.citations, *recited.values())
         return Checked(renumber("".join(kept_text).strip(), citations, support, notes), tuple(unsupported))
 
@@ -154,22 +154,6 @@ class Verifier:
                 n += 1
                 found[claim] = replace(c, n=n, support=_support(j, claim))
         return found
-
-    def _quotes_only(
-        self, question: str, cited: Sequence[Citation], notes: Sequence[str], unsupported: tuple[str, ...]
-    ) -> Checked:
-        """Every claim was cut: the cited quotes that answer the question by themselves (judged against the
-        question alone) become the answer, in the briefings' words; none → a refusal."""
-        cited = list({c.n: c for c in cited}.values())
-        own = [
-            replace(c, support=s) for c, s in zip(cited, self._judge(question, [("", c) for c in cited])) if s.label == "supports"
-        ]
-        if not own:
-            reason = "none of the quotes found states it (each was checked against the answer by the support judge)"
-            return Checked(Resolved("", (), tuple(notes)), unsupported, reason)
-        own = [replace(c, n=i) for i, c in enumerate(own, start=1)]
-        note = "the model's wording was not supported by its quotes; shown instead: the quotes that answer the question"
-        return Checked(Resolved(statements(own), tuple(own), (*notes, note)), unsupported)
 
     def _sides(self, question: str, resolved: Resolved, evidence: Sequence[Evidence]) -> Resolved:
         cites = [c for c in resolved.citations if c.verified]
