@@ -14,7 +14,7 @@ from core.text import has_word, tokenize
 from qa.cite import MARKER, Resolved, cited_evidence, make_citation, support, within
 from qa.conflict import Conflict
 from qa.records import Answer, Citation, Evidence, Timings, closest
-from qa.refusal import SpeakersNear, asked_speaker, missing_from, speaker_found
+from qa.refusal import SpeakersNear, asked_speaker, missing_from, missing_names, missing_numbers, speaker_found
 from qa.stance import is_yes_no, stance_of, verdict_of
 
 NOT_FOUND = "The briefings don't say."
@@ -225,26 +225,29 @@ TERM_SUPPORT = 0.5  # share of the answer's words a sentence must hold to be cit
 
 
 def cite_terms(question: str, resolved: Resolved, evidence: Sequence[Evidence]) -> Resolved:
-    """When no cited article mentions a name or number of the question ("2018"), also cite the closest
-    uncited sentence whose article does and that states the answer in the same words (half its words, and
-    a word of the answer the question does not give): the small model often cites a passage that drops the
-    year another passage gives. The judge then reads the added quote like any other.
+    """When no cited article states a number of the question ("2018"), also cite the closest uncited
+    sentence that does and that states the answer in the same words (half its words, and a word of the
+    answer the question does not give): the small model often cites a passage that drops the year another
+    passage gives. The judge then reads the added quote like any other. A name no cited article gives
+    stays a refusal (``qa.refusal.after_model``).
 
     >>> cite_terms("Who won in 2018?", Resolved("", (), ()), []).text
     ''
     """
     cited = cited_evidence(resolved.citations, evidence)
-    if not cited or not missing_from(question, [ev.article for ev in cited]):
+    articles = [ev.article for ev in cited]
+    absent = missing_from(question, articles) if cited else []
+    if not absent or missing_names(question, " ".join(f"{a.title} {a.text}" for a in articles)):
         return resolved
     claim = MARKER.sub(" ", resolved.text)
     own = set(tokenize(claim)) - set(tokenize(question))
     for ev in closest(evidence):
         words = set(tokenize(ev.text))
-        if (ev not in cited and not missing_from(question, [ev.article]) and support(claim, ev) >= TERM_SUPPORT
+        if (ev not in cited and not missing_numbers(question, ev.text) and support(claim, ev) >= TERM_SUPPORT
                 and any(has_word(w, words) for w in own)):
             extra = make_citation(max(c.n for c in resolved.citations) + 1, ev)
             last = list(MARKER.finditer(resolved.text))[-1]
             text = f"{resolved.text[: last.end()]}[{extra.n}]{resolved.text[last.end() :]}"
-            note = f"also cited {extra.title or 'a passage'!r}: it gives the question's {', '.join(missing_from(question, [c.article for c in cited]))}"
+            note = f"also cited {extra.title or 'a passage'!r}: it states the question's {', '.join(absent)}"
             return Resolved(text, (*resolved.citations, extra), (*resolved.notes, note))
     return resolved

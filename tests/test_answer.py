@@ -200,3 +200,19 @@ def test_a_passage_giving_the_questions_year_is_cited_beside_one_that_drops_it()
     # no sentence of an article with the year states the answer: nothing is added (the refusal rule then acts)
     alone = cite_terms(question, resolve("Norway won the most medals [S1].", [dropped, other]), [dropped, other])
     assert alone.text == "Norway won the most medals [1]." and len(alone.citations) == 1
+
+
+def test_a_name_no_cited_article_gives_is_not_borrowed_from_another_article() -> None:
+    from index.records import Article
+    from index.sentences import sentences_of
+    from qa.cite import resolve
+    from qa.compose import cite_terms
+    from qa.records import Evidence
+
+    def one(n: int, text: str) -> Evidence:
+        article = Article.create(title=f"t{n}", text=text)
+        return Evidence(n, article, sentences_of(article.id, text)[0], 0.7)
+
+    evidence = [one(1, "The minister said the talks will resume in May."), one(2, "Putin said the talks will resume in May.")]
+    out = cite_terms("What did Putin say about the talks?", resolve("The talks will resume in May [S1].", evidence), evidence)
+    assert len(out.citations) == 1  # the refusal rule decides: the cited article never names Putin
