@@ -14,7 +14,7 @@ from core.text import has_word, tokenize
 from qa.cite import MARKER, Resolved, cited_evidence, make_citation, support, within
 from qa.conflict import Conflict
 from qa.records import Answer, Citation, Evidence, Timings, closest
-from qa.refusal import SpeakersNear, asked_speaker, missing_from, missing_names, missing_numbers, speaker_found
+from qa.refusal import NUMBER, SpeakersNear, asked_speaker, missing_from, missing_numbers, speaker_found
 from qa.stance import is_yes_no, stance_of, verdict_of
 
 NOT_FOUND = "The briefings don't say."
@@ -237,7 +237,7 @@ def cite_terms(question: str, resolved: Resolved, evidence: Sequence[Evidence]) 
     cited = cited_evidence(resolved.citations, evidence)
     articles = [ev.article for ev in cited]
     absent = missing_from(question, articles) if cited else []
-    if not absent or missing_names(question, " ".join(f"{a.title} {a.text}" for a in articles)):
+    if not absent or any(not NUMBER.fullmatch(term) for term in absent):  # a name is missing too
         return resolved
     claim = MARKER.sub(" ", resolved.text)
     own = set(tokenize(claim)) - set(tokenize(question))
