@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -65,8 +65,16 @@ class Settings(BaseSettings):
     n_ctx: int = Field(4096, description="context window of the local model, in tokens")
     max_answer_tokens: int = Field(220, description="tokens the model may write per answer")
     draft_tokens: int = Field(0, description="prompt-lookup speculative decoding: tokens drafted per step from the prompt (0: off)")
-    judge: bool = Field(True, description="the support judge reads every shown quote against its claim (local model only); "
-                        "false: rules only, no claim is cut")
+    judge: Literal["checker", "llm", "off"] = Field(
+        "checker", description="who reads every shown quote against its claim: checker (our trained cross-encoder, "
+        "qa/checker.py, any generator), llm (the local model's log-probabilities), off (rules only, no claim is cut)")
+
+    @field_validator("judge", mode="before")
+    @classmethod
+    def _judge_flag(cls, value: object) -> object:
+        """The old boolean values still work: true is the default judge, false is off."""
+        flags = {"true": "checker", "1": "checker", "false": "off", "0": "off"}
+        return flags.get(str(value).lower(), value)
 
     # reliability and exposure (docs/reliability.md)
     max_file_mb: float = Field(10.0, description="a larger input file is rejected, not indexed")

@@ -1,13 +1,13 @@
 """Question answering: retrieve → decide → generate → cite → verify → compose (``qa.assistant``).
 
-Entry points: ``from qa import ask, ask_stream, Filters`` (imported on first use, so ``import qa.records`` stays light).
+Entry points: ``from qa import ask, ask_stream, check, Filters`` (imported on first use, so ``import qa.records`` stays light).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Filters", "ask", "ask_stream"]
+__all__ = ["Filters", "ask", "ask_stream", "check"]
 
 
 def __getattr__(name: str) -> Any:

@@ -41,6 +41,8 @@ from index.store import Store, StoredArticle
 from qa.assistant import Assistant
 from qa.chat import Turn
 from qa.generators import Generator, make_generator
+from qa.checker import Checker, CheckerJudge
+from qa.factcheck import FactCheck, check_claim
 from qa.judge import Judge, load_calibration
 from qa.records import Answer, Drafting, Reading
 from qa.retrieve import Retriever
@@ -83,22 +85,25 @@ def open_assistant(
 
 
 def make_verifier(settings: Settings, generator: object) -> Verifier | None:
-    """The support judge over ``generator`` when it can score labels (the local model) and ``settings.judge``."""
-    if not settings.judge or not hasattr(generator, "logprobs_many"):
-        return None
-    return Verifier(Judge(generator, load_calibration()))  # type: ignore[arg-type]
-
+    """The support judge ``settings.judge`` names: our checker (whatever the generator), the local model's
+    log-probabilities (only a generator that can score labels), or none."""
+    if settings.judge == "checker":
+        return Verifier(CheckerJudge(Checker.load()))
+    if settings.judge == "llm" and hasattr(generator, "logprobs_many"):
+        return Verifier(Judge(generator, load_calibration()))  # type: ignore[arg-type]
+    return None
 
 _assistants: dict[str, Assistant] = {}
 _assistants_lock = threading.Lock()
 
 
-def _assistant(settings: Settings | None) -> Assistant:
+def _assistant(settings: Settings | None, *, model: bool = True) -> Assistant:
+    """The process's assistant for ``settings``; ``model=False``: one without a generator (fact checks)."""
     settings = settings or Settings()
-    key = settings.model_dump_json()
+    key = settings.model_dump_json() + ("" if model else " no-model")
     with _assistants_lock:
         if key not in _assistants:
-            _assistants[key] = open_assistant(settings)
+            _assistants[key] = open_assistant(settings) if model else open_assistant(settings, generator=None)
         return _assistants[key]
 
 
@@ -113,6 +118,12 @@ def ask_stream(
 ) -> Iterator[str | Answer]:
     """Yield the answer text as it grows, then the final ``Answer`` (``filters`` as for ``ask``)."""
     return _assistant(settings).ask_stream(question, history, filters=filters)
+
+
+def check(claim: str, settings: Settings | None = None, *, filters: Filters | None = None) -> FactCheck:
+    """The quotes of the indexed briefings that support or contradict ``claim``, judged by the checker (no
+    generator is started): ``check("Russia called Iran an ally").verdict`` → ``'mixed'``."""
+    return check_claim(claim, _assistant(settings, model=False).retriever, CheckerJudge(Checker.load()), filters)
 
 
 class BriefingService:

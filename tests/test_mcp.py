@@ -1,5 +1,5 @@
 """``briefqa serve --mcp`` (issue 14 part 4): the official ``mcp`` Python client connects over loopback (Streamable
-HTTP), lists the tools and calls them; every returned quote is a verbatim span of its article (hash embedder,
+HTTP), lists the tools (ask, check, list_briefings) and calls them; every returned quote is a verbatim span of its article (hash embedder,
 extractive answers: no model)."""
 
 from __future__ import annotations
@@ -56,9 +56,9 @@ async def _session(url: str, calls: list[tuple[str, dict]]) -> tuple[list[str], 
 def test_a_client_lists_the_tools_and_asks_with_verbatim_quotes(served: tuple[str, object]) -> None:
     url, assistant = served
     calls = [("ask", {"question": FERRY}), ("ask", {"question": FERRY, "since": "2026-02-01", "sources": ["bbc news"]}),
-             ("list_briefings", {}), ("ask", {"question": FERRY, "until": "2026-02-30"})]
-    names, (plain, filtered, listed, bad) = asyncio.run(_session(url, calls))
-    assert names == ["ask", "list_briefings"]
+             ("list_briefings", {}), ("ask", {"question": FERRY, "until": "2026-02-30"}), ("check", {"claim": FERRY.rstrip("?")})]
+    names, (plain, filtered, listed, bad, checked) = asyncio.run(_session(url, calls))
+    assert names == ["ask", "check", "list_briefings"]
     store = assistant.retriever.store  # type: ignore[attr-defined]
     for result in (plain, filtered):
         data = result.structured_content
@@ -71,6 +71,10 @@ def test_a_client_lists_the_tools_and_asks_with_verbatim_quotes(served: tuple[st
     assert len(briefings) == 11 and listed.structured_content["sources"] == ["BBC News", "Reuters"]
     assert {"id", "title", "source", "published", "url", "path", "chunks"} <= set(briefings[0])
     assert bad.is_error and "is not a date" in bad.content[0].text and "\n" not in bad.content[0].text
+    fact = checked.structured_content  # briefqa check --json: verified quotes, each with the checker's label and p
+    assert not checked.is_error and fact["verdict"] in ("supported", "contradicted", "mixed", "not_found") and fact["considered"] > 0
+    for c in fact["citations"]:
+        assert store.get(c["article_id"]).article.text[c["start"] : c["end"]] == c["quote"] and c["support"]["p"] >= 0.5
 
 
 def test_the_mcp_server_refuses_to_listen_beyond_loopback() -> None:

@@ -26,7 +26,7 @@ def judged(ix: Indexer, outputs: list[str], rule, **settings: object):  # noqa: 
     gen = JudgingGenerator(outputs, rule)
     s = ix.settings.model_copy(update=settings)
     a = open_assistant(s, store=ix.store, embedder=ix.embedder, bm25=ix.refresh_bm25(), generator=gen)
-    assert (a.verifier is not None) == s.judge  # on by default for a generator that can score labels
+    assert (a.verifier is not None) == (s.judge != "off")  # on by default, whatever the generator
     if a.verifier is not None:
         a.verifier = Verifier(Judge(gen))
     return a, gen
@@ -130,7 +130,7 @@ def test_an_opposite_view_the_judge_rejects_is_not_shown(indexed: Indexer) -> No
 def test_with_the_judge_off_nothing_is_judged(indexed: Indexer) -> None:
     probe, _ = judged(indexed, [], lambda q, c: "supports")
     n = evidence_number(probe, WHO, "Dzhagaryan")
-    a, gen = judged(indexed, [draft(f"He is the ambassador to Tehran [S{n}].")], lambda quote, claim: "unrelated", judge=False)
+    a, gen = judged(indexed, [draft(f"He is the ambassador to Tehran [S{n}].")], lambda quote, claim: "unrelated", judge="off")
     answer = a.ask(WHO)
     assert not answer.refused and gen.judged == [] and all(c.support is None for c in answer.citations)
 

@@ -7,7 +7,8 @@
     briefqa ask "Did Russia call Iran an ally?" [--json | --format markdown] [--since 2026-01-01] [--source Reuters]
     briefqa eval eval/seed_dev.jsonl
     briefqa serve [--host 127.0.0.1] [--port 7860] [--auth user:password]   # the chat page
-    briefqa serve --mcp [--port 8765]   # the MCP tools ask and list_briefings at http://127.0.0.1:PORT/mcp
+    briefqa check "Russia called Iran an ally"   # quotes that support / contradict a claim (--pairs FILE.jsonl: one verdict a line)
+    briefqa serve --mcp [--port 8765]   # the MCP tools ask, check and list_briefings at http://127.0.0.1:PORT/mcp
     briefqa doctor [--json]             # one line per component: OK, or the cause and the fix
 
 ``BRIEFQA_CHROMA_URL`` switches every command from the embedded store to a Chroma server.
@@ -216,6 +217,57 @@ def _render(a) -> str:  # noqa: ANN001 - qa.records.Answer
     return "\n".join(lines)
 
 
+@app.command()
+def check(
+    claim: Annotated[Optional[str], typer.Argument(help="The claim to check against the briefings.")] = None,
+    pairs: Annotated[Optional[Path], typer.Option("--pairs", help='JSONL of {"question", "claim", "quote"}: one JSON verdict a line.')] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Find the quotes that support or contradict a claim, judged by the checker (no model is started)."""
+    from qa.checker import Checker, CheckerJudge
+    from qa.factcheck import judge_pair
+    from qa.service import check as check_claim
+
+    if pairs is not None:
+        judge = CheckerJudge(Checker.load())
+        for row in _pair_rows(pairs):
+            typer.echo(json.dumps(judge_pair(judge, row.get("question", ""), row.get("claim", ""), row["quote"]).json()))
+        return
+    if not claim:
+        raise BriefQAError("no claim given", 'briefqa check "Russia called Iran an ally" (or --pairs FILE.jsonl)')
+    fc = check_claim(claim, _settings(data_dir))
+    if as_json:
+        typer.echo(json.dumps(fc.json(), ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"[{fc.verdict.replace('_', ' ')}] {fc.claim}  ({fc.considered} sentences read)")
+    for c in fc.citations:
+        assert c.support is not None
+        typer.echo(f"\n[{c.n}] {c.support.label} p={c.support.p:.2f} “{c.quote}”\n    — {c.attribution}; {c.title} "
+                   f"({c.published or 'undated'}) chars {c.start}–{c.end}")
+
+
+def _pair_rows(path: Path) -> list[dict[str, str]]:
+    """The lines of a --pairs file; a bad line is one error naming it."""
+    rows = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as err:
+        raise BriefQAError(f"cannot read {path}: {err.strerror or err}", "give an existing JSONL file") from None
+    for no, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            if not isinstance(row, dict) or not isinstance(row.get("quote"), str):
+                raise ValueError
+        except ValueError:
+            raise BriefQAError(f"{path} line {no} is not a JSON object with a \"quote\" string",
+                               'write one {"question": ..., "claim": ..., "quote": ...} object a line') from None
+        rows.append({k: str(row.get(k) or "") for k in ("question", "claim", "quote")})
+    return rows
+
+
 @app.command("eval")
 def eval_cmd(
     file: Annotated[Path, typer.Argument(help="Question set (.jsonl), see eval/README.md.")],
@@ -255,7 +307,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind; any other than loopback (e.g. 0.0.0.0) needs --auth (the page only).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port of the page, or of the MCP server with --mcp.")] = 7860,
     auth: Annotated[Optional[str], typer.Option(help="user:password for the page (env BRIEFQA_AUTH, which ps cannot show).")] = None,
-    mcp: Annotated[bool, typer.Option("--mcp", help="Serve the MCP tools ask, list_briefings at http://HOST:PORT/mcp, not the page.")] = False,
+    mcp: Annotated[bool, typer.Option("--mcp", help="Serve the MCP tools ask, check, list_briefings at http://HOST:PORT/mcp, not the page.")] = False,
     data_dir: DataDir = None,
     generator: Generator = None,
 ) -> None:

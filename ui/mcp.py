@@ -1,4 +1,4 @@
-"""``briefqa serve --mcp``: the tools ``ask`` and ``list_briefings`` for MCP clients (agents), over Streamable HTTP,
+"""``briefqa serve --mcp``: the tools ``ask``, ``check`` and ``list_briefings`` for MCP clients (agents), over Streamable HTTP,
 with the official ``mcp`` SDK (``MCPServer``). A thin shell over ``qa``, like the CLI: ``ask`` returns exactly the
 JSON of ``briefqa ask --json`` (``qa.records.answer_json``); a user error is the tool's one-line error text.
 
@@ -42,7 +42,9 @@ def build_server(assistant: Assistant, briefings: Callable[[], Sequence[StoredAr
     from mcp.server.mcpserver.exceptions import ToolError
 
     from index.filters import Filters
+    from qa.checker import Checker, CheckerJudge
     from qa.export import briefing_json
+    from qa.factcheck import check_claim
     from qa.records import answer_json
     from qa.service import briefing_sources
 
@@ -57,6 +59,18 @@ def build_server(assistant: Assistant, briefings: Callable[[], Sequence[StoredAr
         try:
             return answer_json(assistant.ask(question, filters=Filters.parse(since, until, sources or ())))
         except BriefQAError as err:  # the tool's error text: one line, no traceback in the server's log either
+            raise ToolError(str(err)) from None
+
+    @server.tool()
+    def check(
+        claim: str, since: str | None = None, until: str | None = None, sources: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Find the quotes of the briefings that support or contradict a claim, each with its label and probability
+        from the checker (the JSON of `briefqa check --json`). since / until / sources: as for ask."""
+        try:
+            judge = CheckerJudge(Checker.load())
+            return check_claim(claim, assistant.retriever, judge, Filters.parse(since, until, sources or ())).json()
+        except BriefQAError as err:
             raise ToolError(str(err)) from None
 
     @server.tool()
@@ -89,5 +103,5 @@ def serve(assistant: Assistant, briefings: Callable[[], Sequence[StoredArticle]]
     import uvicorn
 
     asgi = app(assistant, briefings, host)
-    print(f"MCP tools ask, list_briefings at http://{host}:{port}/mcp (Ctrl+C stops)", flush=True)
+    print(f"MCP tools ask, check, list_briefings at http://{host}:{port}/mcp (Ctrl+C stops)", flush=True)
     uvicorn.run(asgi, host=host, port=port, log_level="warning")

@@ -1,0 +1,131 @@
+"""Our checker (qa/checker.py) beside the 1.5B judge and today's word rules, on hand-labelled triples.
+
+    python bench/checker.py                 # eval/support test split + eval/checker_fresh, checker and rules
+    python bench/checker.py --llm           # also the 1.5B judge (its fitted calibration; raw scores cached in /tmp)
+    python bench/checker.py --speed         # also ms per pair (batches of 8) and the model's load time
+
+Sets: ``eval/support/triples.jsonl`` split ``test`` (279; the ``calib`` split is never used to train the checker)
+and ``eval/checker_fresh/triples.jsonl`` (written by a helper from 30+ BBC articles the training never saw).
+Label accuracy counts the label towards the claim; side accuracy the yes/no side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.judge import load_engine, rules, score  # noqa: E402
+from qa.checker import MODEL_DIR, Checker, CheckerJudge  # noqa: E402
+from qa.judge import Judge, load_calibration  # noqa: E402
+
+SETS = {"support-test": (ROOT / "eval" / "support" / "triples.jsonl", "test"),
+        "fresh": (ROOT / "eval" / "checker_fresh" / "triples.jsonl", None)}
+Decide = Callable[[dict], tuple[str, str | None]]
+
+
+def load(name: str) -> list[dict]:
+    path, split = SETS[name]
+    if not path.exists():
+        return []
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [r for r in rows if split is None or r["split"] == split]
+
+
+def checker_system() -> Decide:
+    judge = CheckerJudge(Checker.load())
+
+    def decide(t: dict) -> tuple[str, str | None]:
+        j = judge.judge(t["question"].rstrip(" |"), t["claim"], t["quote"])
+        return j.label, j.side
+
+    return decide
+
+
+def llm_system(triples: list[dict]) -> Decide:
+    """The 1.5B judge as shipped (fitted calibration, vetoes), its raw log-probs cached per triple."""
+    engine: list[object] = []
+
+    def factory() -> Judge:
+        engine.append(engine[0] if engine else load_engine())
+        return Judge(engine[0])  # type: ignore[arg-type]
+
+    raw, _ = score(triples, Path("/tmp/briefqa-bench-checker-llm.json"), factory)
+    judge = Judge(None, load_calibration())  # type: ignore[arg-type]
+
+    def decide(t: dict) -> tuple[str, str | None]:
+        j = judge.decide(t["question"], t["claim"], t["quote"], raw[t["id"]])
+        return j.label, j.side
+
+    return decide
+
+
+def table(triples: list[dict], systems: dict[str, Decide]) -> str:
+    """Label and side accuracy by slice (all, wh, yes/no, each gold label, each kind), one column per system."""
+    cells: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for t in triples:
+        for name, decide in systems.items():
+            label, side = decide(t)
+            for key in ("ALL", "wh label" if not t["side"] else "yes/no label", f"[{t['label']}]", t["kind"]):
+                cells[key][name][0] += label == t["label"]
+                cells[key][name][1] += 1
+            if t["side"]:
+                cells["yes/no SIDE"][name][0] += side == t["side"]
+                cells["yes/no SIDE"][name][1] += 1
+    head = f"{'slice':<20}{'n':>5}" + "".join(f"{n:>20}" for n in systems)
+    order = ["ALL", "wh label", "yes/no label", "yes/no SIDE", "[supports]", "[contradicts]", "[unrelated]"]
+    lines = [head]
+    for key in order + sorted(k for k in cells if k not in order):
+        row = cells[key]
+        n = next(iter(row.values()))[1] if row else 0
+        lines.append(f"{key:<20}{n:>5}" + "".join(f"{f'{100 * a / m:.1f}% ({a}/{m})':>20}" for a, m in (row[s] for s in systems)))
+    return "\n".join(lines)
+
+
+def speed() -> str:
+    t0 = time.perf_counter()
+    checker = Checker(MODEL_DIR)  # a fresh session: the load a new process pays
+    load_s = time.perf_counter() - t0
+    rows = [t for name in SETS for t in load(name)][:400]
+    pairs = [("side" if t["side"] else "supports", t["question"], t["claim"], t["quote"]) for t in rows]
+    per = []
+    for lo in range(0, len(pairs) - 8, 8):
+        t1 = time.perf_counter()
+        checker.probs(pairs[lo : lo + 8], batch=8)
+        per.append((time.perf_counter() - t1) / 8 * 1000)
+    return (f"model load {load_s:.2f} s; ms per pair in batches of 8: median {statistics.median(per):.1f}, "
+            f"p90 {sorted(per)[int(0.9 * len(per))]:.1f} (n={len(per)} batches)")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--llm", action="store_true", help="also the 1.5B judge (minutes of model time on first run)")
+    ap.add_argument("--speed", action="store_true")
+    args = ap.parse_args()
+    meta = Checker.load().meta
+    print(f"checker: {meta.get('command', '?')} (data sha256 {str(meta.get('data_sha256', '?'))[:12]}, {meta.get('steps', '?')} steps)")
+    for name in SETS:
+        triples = load(name)
+        if not triples:
+            print(f"\n{name}: no triples found")
+            continue
+        systems: dict[str, Decide] = {"checker": checker_system()}
+        if args.llm:
+            systems["1.5B judge"] = llm_system(triples)
+        systems["rules"] = rules
+        print(f"\n{name} ({len(triples)} triples)\n{table(triples, systems)}")
+    if args.speed:
+        print("\n" + speed())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
