@@ -69,6 +69,9 @@ class Settings(BaseSettings):
         "checker", description="who reads every shown quote against its claim: checker (our trained cross-encoder, "
         "qa/checker.py, any generator), llm (the local model's log-probabilities), off (rules only, no claim is cut)")
 
+    checker_rerank: bool = Field(False, description="the checker moves the evidence sentences it says answer the question "
+                                 "to the front before the prompt's first evidence_sentences are taken")
+
     @field_validator("judge", mode="before")
     @classmethod
     def _judge_flag(cls, value: object) -> object:

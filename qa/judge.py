@@ -133,7 +133,10 @@ def task_text(question: str, claim: str, quote: str, speaker: str | None = None)
 
 
 class Judge:
-    """Judges the quotes an answer shows (a few per answer) in one batch, reusing the scorer's cached prefix."""
+    """Judges the quotes an answer shows (a few per answer) in one batch, reusing the scorer's cached prefix.
+    ``cheap``: a judgement costs milliseconds, so callers may judge every candidate sentence (the checker)."""
+
+    cheap = False
 
     def __init__(self, scorer: LabelScorer, calibration: Calibration | None = None, *, vetoes: bool = True) -> None:
         self.scorer = scorer

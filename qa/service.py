@@ -41,7 +41,7 @@ from index.store import Store, StoredArticle
 from qa.assistant import Assistant
 from qa.chat import Turn
 from qa.generators import Generator, make_generator
-from qa.checker import Checker, CheckerJudge
+from qa.checker import Checker, CheckerJudge, CheckerReranker
 from qa.factcheck import FactCheck, check_claim
 from qa.judge import Judge, load_calibration
 from qa.records import Answer, Drafting, Reading
@@ -80,7 +80,9 @@ def open_assistant(
     embedder = embedder or make_embedder(s)
     store = store or open_store(s, embedder, create=False)
     bm25 = bm25 or load_bm25(s, store)
-    retriever = Retriever(store, embedder, bm25, top_chunks=s.top_chunks, per_article=s.max_chunks_per_article, evidence=s.evidence_sentences)
+    rerankers = [CheckerReranker(Checker.load())] if s.checker_rerank else []
+    retriever = Retriever(store, embedder, bm25, top_chunks=s.top_chunks, per_article=s.max_chunks_per_article,
+                          evidence=s.evidence_sentences, rerankers=rerankers)
     return Assistant(s, retriever, generator, make_verifier(s, generator))  # type: ignore[arg-type]
 
 

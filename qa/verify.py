@@ -36,7 +36,8 @@ from qa.records import Citation, Evidence, Stance, Support, closest
 from qa.refusal import NUMBER, missing_numbers
 from qa.stance import is_yes_no
 
-OPPOSITE_CANDIDATES = 2  # uncited sentences the rules call opposite that the judge reads, at most
+OPPOSITE_CANDIDATES = 2  # uncited sentences the rules call opposite that the judge reads, at most (LLM judge)
+ADDED_SIDE_P = 0.7  # the checker reads every uncited sentence for a missing side; one is added at this p_side or more
 RECITE_CANDIDATES = 2  # uncited sentences read for a cut claim, at most
 DOUBT_P = 0.9  # below it, the model's "answerable" needs a quote the judge says states the answer
 CUT_P = 0.8  # a claim is cut only when the judge rejects every quote of it this surely, and the model agrees
@@ -160,12 +161,24 @@ class Verifier:
         cites = [_sided(c, s) for c, s in zip(cites, self._judge(question, [("", c) for c in cites]))]
         wanted = {"yes", "no"} - {c.stance for c in cites}
         if wanted:  # a side no shown quote takes: look for it among the uncited sentences
-            candidates = rule_candidates(question, cites, evidence, set(wanted), OPPOSITE_CANDIDATES)
-            for c, s in zip(candidates, self._judge(question, [("", c) for c in candidates])):
-                if _STANCE[s.side or "neither"] in wanted:
+            candidates = self._side_candidates(question, cites, evidence, wanted)
+            judged = sorted(zip(candidates, self._judge(question, [("", c) for c in candidates])),
+                            key=lambda cs: -(cs[1].p_side or 0.0))  # the surest first (the rules' shortlist: closest first)
+            floor = ADDED_SIDE_P if self.judge.cheap else 0.0  # many candidates: only a sure side is added
+            for c, s in judged:
+                if _STANCE[s.side or "neither"] in wanted and (s.p_side or 0.0) >= floor:
                     cites.append(replace(_sided(c, s), n=len(cites) + 1))
                     wanted.discard(_STANCE[s.side or "neither"])
         return Resolved(resolved.text, tuple(cites), resolved.notes)
+
+    def _side_candidates(self, question: str, cites: Sequence[Citation], evidence: Sequence[Evidence], wanted: set[str]) -> list[Citation]:
+        """The uncited sentences to judge for a missing side: every one when the judge is cheap (the checker reads
+        a pair in milliseconds), else the ``OPPOSITE_CANDIDATES`` closest that the word rules put on that side."""
+        if not self.judge.cheap:
+            return rule_candidates(question, cites, evidence, set(wanted), OPPOSITE_CANDIDATES)
+        cited = {(c.article_id, c.start) for c in cites}
+        fresh = [ev for ev in closest(evidence) if (ev.article.id, ev.sentence.start) not in cited]
+        return [make_citation(len(cites) + i, ev) for i, ev in enumerate(fresh, start=1)]
 
 
 def split_claims(text: str) -> list[str]:

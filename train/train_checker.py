@@ -72,6 +72,7 @@ def main() -> None:
     p.add_argument("--epochs", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--repeat", nargs="*", default=["paraphrase=3", "llm_question=2"], help="KIND=N: each pair of KIND N times")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--out", type=Path, default=MODEL_DIR)
     args = p.parse_args()
@@ -83,6 +84,8 @@ def main() -> None:
     raw = args.data.read_bytes()
     rows = [json.loads(line) for line in raw.decode("utf-8").splitlines()]
     rows = rows[: args.max_pairs] if args.max_pairs else rows
+    repeat = {k: int(n) for k, n in (item.split("=") for item in args.repeat)}
+    rows = [r for r in rows for _ in range(repeat.get(r["kind"], 1))]  # the few answer-phrased positives count more
     source = _base_path(args.base)
     tok = AutoTokenizer.from_pretrained(source)
     firsts = [pair_text(r["task"], r["question"], r["claim"]) for r in rows]
