@@ -3,15 +3,18 @@
     python bench/checker.py                 # eval/support test split + eval/checker_fresh, checker and rules
     python bench/checker.py --llm           # also the 1.5B judge (its fitted calibration; raw scores cached in /tmp)
     python bench/checker.py --speed         # also ms per pair (batches of 8) and the model's load time
+    python bench/checker.py --fit           # first fit the label biases on the calib split (qa/checker_model/calibration.json)
 
 Sets: ``eval/support/triples.jsonl`` split ``test`` (279; the ``calib`` split is never used to train the checker)
 and ``eval/checker_fresh/triples.jsonl`` (written by a helper from 30+ BBC articles the training never saw).
-Label accuracy counts the label towards the claim; side accuracy the yes/no side.
+Label accuracy counts the label towards the claim; side accuracy the yes/no side. "checker" is the product's judge
+(label biases fitted on the calib split, code vetoes); "checker, raw" the model's argmax with the vetoes.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import statistics
 import sys
@@ -24,8 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.judge import load_engine, rules, score  # noqa: E402
-from qa.checker import MODEL_DIR, Checker, CheckerJudge  # noqa: E402
-from qa.judge import Judge, load_calibration  # noqa: E402
+from qa.checker import CALIBRATION_FILE, MODEL_DIR, Checker, CheckerJudge  # noqa: E402
+from qa.judge import DEFAULT_CALIBRATION, LABELS, SIDES, Calibration, Judge, fit_calibration, load_calibration  # noqa: E402
 
 SETS = {"support-test": (ROOT / "eval" / "support" / "triples.jsonl", "test"),
         "fresh": (ROOT / "eval" / "checker_fresh" / "triples.jsonl", None)}
@@ -40,14 +43,32 @@ def load(name: str) -> list[dict]:
     return [r for r in rows if split is None or r["split"] == split]
 
 
-def checker_system() -> Decide:
-    judge = CheckerJudge(Checker.load())
+def checker_system(calibration: Calibration | None = None) -> Decide:
+    judge = CheckerJudge(Checker.load(), calibration)
 
     def decide(t: dict) -> tuple[str, str | None]:
         j = judge.judge(t["question"].rstrip(" |"), t["claim"], t["quote"])
         return j.label, j.side
 
     return decide
+
+
+def fit() -> None:
+    """Per-label biases on the checker's log-probabilities, fitted on the calib split of eval/support only, written
+    beside the model with the sha256 of the model file and of the triples they were fitted on."""
+    path = ROOT / "eval" / "support" / "triples.jsonl"
+    calib = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    calib = [t for t in calib if t["split"] == "calib"]
+    checker = Checker.load()
+    judge = CheckerJudge(checker, DEFAULT_CALIBRATION)
+    raw = {t["id"]: judge.raw(t["question"].rstrip(" |"), t["claim"], t["quote"]) for t in calib}
+    wh = [(raw[t["id"]], t["label"]) for t in calib if not t["side"]]
+    yn = [(raw[t["id"]], t["side"]) for t in calib if t["side"]]
+    fitted = {"model_sha256": checker.sha256, "fitted_on": "eval/support/triples.jsonl split calib",
+              "fitted_on_sha256": hashlib.sha256(json.dumps(calib, sort_keys=True).encode()).hexdigest(),
+              "support": fit_calibration(wh, list(LABELS)), "side": fit_calibration(yn, list(SIDES))}
+    (MODEL_DIR / CALIBRATION_FILE).write_text(json.dumps(fitted, indent=1) + "\n", encoding="utf-8")
+    print(f"fitted on {len(calib)} calib triples: support {fitted['support']}, side {fitted['side']}")
 
 
 def llm_system(triples: list[dict]) -> Decide:
@@ -109,7 +130,10 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--llm", action="store_true", help="also the 1.5B judge (minutes of model time on first run)")
     ap.add_argument("--speed", action="store_true")
+    ap.add_argument("--fit", action="store_true", help="fit the checker's label biases on the calib split first")
     args = ap.parse_args()
+    if args.fit:
+        fit()
     meta = Checker.load().meta
     print(f"checker: {meta.get('command', '?')} (data sha256 {str(meta.get('data_sha256', '?'))[:12]}, {meta.get('steps', '?')} steps)")
     for name in SETS:
@@ -117,7 +141,7 @@ def main() -> int:
         if not triples:
             print(f"\n{name}: no triples found")
             continue
-        systems: dict[str, Decide] = {"checker": checker_system()}
+        systems: dict[str, Decide] = {"checker": checker_system(), "checker, raw": checker_system(DEFAULT_CALIBRATION)}
         if args.llm:
             systems["1.5B judge"] = llm_system(triples)
         systems["rules"] = rules

@@ -1,6 +1,7 @@
-"""The eval question sets, ours (support judge on; and off, i.e. word rules) against the naive LangChain RAG.
+"""The eval question sets, ours (with our checker, with it reranking the evidence too, with the 1.5B judge, with word
+rules only) against the naive LangChain RAG.
 
-    .venv/bin/python bench/evalsets.py [--sets seed_dev,news_dev,bbc_heldout] [--systems judge,rules,naive] [--out rows.jsonl]
+    .venv/bin/python bench/evalsets.py [--sets seed_dev,news_dev,bbc_heldout] [--systems checker,rerank,judge,rules,naive] [--out rows.jsonl]
     .venv/bin/python bench/evalsets.py --table-from rows.jsonl       # the table of a saved (or cut-short) run
 
 ``seed_dev`` and ``news_dev`` are asked over the bundled + eval briefings; ``bbc_heldout`` over ``eval/bbc``
@@ -42,7 +43,10 @@ from qa.service import open_assistant, open_indexer  # noqa: E402
 
 SOURCES = {"main": (ROOT / "briefings", ROOT / "eval" / "briefings"), "bbc": (ROOT / "eval" / "bbc",)}
 SETS = {"seed_dev": "main", "news_dev": "main", "bbc_heldout": "bbc"}
-SYSTEMS = {"judge": "ours, judge", "rules": "ours, rules", "naive": "naive LangChain"}
+SYSTEMS = {"checker": "ours, checker", "rerank": "ours, ch.+rerank", "judge": "ours, 1.5B judge", "rules": "ours, rules",
+           "naive": "naive LangChain"}
+_UPDATES = {"checker": {"judge": "checker"}, "rerank": {"judge": "checker", "checker_rerank": True}, "judge": {"judge": "llm"},
+            "rules": {"judge": "off"}}
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,7 @@ class Row:
 
 
 def run_ours(system: str, name: str, items: Sequence[EvalItem], indexer: Indexer, generator: Generator) -> list[Row]:
-    settings = indexer.settings.model_copy(update={"judge": system == "judge"})
+    settings = indexer.settings.model_copy(update=_UPDATES[system])
     assistant = open_assistant(settings, store=indexer.store, embedder=indexer.embedder, bm25=indexer.refresh_bm25(), generator=generator)
     rows = []
     for item in items:

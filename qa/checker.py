@@ -24,6 +24,7 @@ Example (loads in well under a second; ~5 ms a pair in a batch of 8 on 2 cores):
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -36,7 +37,7 @@ from typing import Any, Literal
 import numpy as np
 
 from core.errors import BriefQAError
-from qa.judge import DEFAULT_CALIBRATION, LABELS, SIDES, Judge
+from qa.judge import DEFAULT_CALIBRATION, LABELS, SIDES, Calibration, Judge
 from qa.records import Evidence
 from qa.stance import is_yes_no
 
@@ -49,6 +50,7 @@ LABEL_NAMES: dict[Task, tuple[str, str, str]] = {
 }
 MODEL_DIR = Path(__file__).with_name("checker_model")
 MODEL_FILE = "checker.int8.onnx"
+CALIBRATION_FILE = "calibration.json"
 MAX_LENGTH = 160  # tokens of (task, question, claim) + quote; longer quotes are cut from their end
 
 
@@ -90,6 +92,7 @@ class Checker:
         self._tokenizer.enable_padding()
         self.meta: dict[str, str] = json.loads((folder / "meta.json").read_text(encoding="utf-8")) if (folder / "meta.json").is_file() else {}
         self._lock = threading.Lock()
+        self.folder, self._sha256 = folder, ""
 
     @classmethod
     def load(cls, folder: Path = MODEL_DIR) -> Checker:
@@ -114,6 +117,24 @@ class Checker:
             z = logits - logits.max(axis=1, keepdims=True)
             out[lo : lo + len(part)] = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
         return out
+
+    def calibration(self) -> Calibration:
+        """Per-label biases fitted on the calib split of ``eval/support`` (``bench/checker.py --fit``), used only
+        when ``calibration.json`` records the sha256 of this very model file; otherwise none (the raw argmax)."""
+        path = self.folder / CALIBRATION_FILE
+        if not path.is_file():
+            return DEFAULT_CALIBRATION
+        fitted = json.loads(path.read_text(encoding="utf-8"))
+        if fitted.get("model_sha256") != self.sha256:
+            return DEFAULT_CALIBRATION  # fitted on another model: its biases would mislead this one
+        return Calibration(support=fitted["support"], side=fitted["side"])
+
+    @property
+    def sha256(self) -> str:
+        """The model file's sha256 (what a calibration is tied to)."""
+        if not self._sha256:
+            self._sha256 = hashlib.sha256((self.folder / MODEL_FILE).read_bytes()).hexdigest()
+        return self._sha256
 
     def answers(self, question: str, sentences: Sequence[str]) -> list[float]:
         """p(the sentence answers the question), for each sentence (the ``answers`` task)."""
@@ -147,8 +168,8 @@ class CheckerJudge(Judge):
 
     cheap = True
 
-    def __init__(self, checker: Checker, *, vetoes: bool = True) -> None:
-        super().__init__(checker, DEFAULT_CALIBRATION, vetoes=vetoes)  # type: ignore[arg-type]
+    def __init__(self, checker: Checker, calibration: Calibration | None = None, *, vetoes: bool = True) -> None:
+        super().__init__(checker, calibration or checker.calibration(), vetoes=vetoes)  # type: ignore[arg-type]
         self.checker = checker
 
     def raw_many(self, question: str, shown: Sequence[tuple[str, str, str | None]]) -> list[dict[str, float]]:
