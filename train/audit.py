@@ -5,7 +5,7 @@
     python train/audit.py score         # the error rate, overall and by kind
 
 >>> _spread([("a", 1), ("a", 2), ("b", 3)], 2, __import__("random").Random(0))
-[('a', 1), ('b', 3)]
+[('a', 2), ('b', 3)]
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 For each sampled sentence of a training article the local Qwen2.5-Coder-1.5B writes, as JSON: a question the
 sentence answers, the answer in other words, a yes/no question it answers "yes", and a question about a
-neighbouring detail it does not give. ``train/make_data.py`` keeps a proposal only where code can check it
-(``checked``): numbers and names survive, the neighbouring term is absent from the sentence. Output:
+neighbouring detail it does not give (kept in the raw file, not used: the audit found most of them answered by the
+sentence after all). ``train/make_data.py`` keeps a proposal only where code can check it: its numbers and names are
+the sentence's, its other words (nearly all) the sentence's or the headline's. Output:
 ``train/data/llm_raw.jsonl``, one line per sentence, appended; a rerun skips the sentences already done.
 
     python train/llm_gen.py --limit 1500           # resumable; progress on stdout

@@ -8,10 +8,11 @@ Three tasks, one input format (``qa.checker.pair_text``): the task, the question
 | supports (claim, quote) | supports | contradicts | not stated |
 | side (yes/no question, quote) | yes | no | neither |
 
-Positives: the sentence's own statement without its attribution ("X said"), names given in full; and the local
-model's questions and paraphrased answers (``train/llm_gen.py``), kept only where their numbers and names are
-the sentence's. Negatives, made by code so that the label is right by construction: another number, year, month,
-day, place or person; a negation inserted or removed; a hedge ("could"); another speaker; the neighbouring fact
+Positives: the sentence's own statement without its attribution ("X said"), names given in full, or weakened
+("will" → "could"); and the local model's questions and paraphrased answers (``train/llm_gen.py``), kept only where
+their numbers and names are the sentence's. Negatives, made by code so that the label is right by construction:
+another number, year, month, day, place or person; a negation inserted or removed; a denial; the quote hedged
+("could") against the definite claim; another named speaker; the neighbouring fact
 (profit for revenue, bonus for salary: the new term is absent from the sentence); another sentence of the same
 article (on topic) or of another article (unrelated).
 
@@ -84,6 +85,12 @@ def _new_stems(new: str, sentence: str, title: str = "") -> set[str]:
     return _stems(new) - _stems(sentence) - _stems(title) - {"what", "much", "many", "whom", "whos"}
 
 
+def _is_name(speaker: str | None) -> bool:
+    """A named speaker ("Mr Blair", "Gordon Brown"), not a pronoun or a description ("The prime minister is")."""
+    return bool(speaker and re.fullmatch(r"(?:(?:Mr|Mrs|Ms|Dr|Sir|Lord)\.? )?[A-Z][\w'’-]+(?: [A-Z][\w'’-]+){0,3}", speaker)
+                and speaker.split()[0] not in ("The", "This", "It", "A", "He", "She", "They", "But", "And", "In"))
+
+
 def _far(sentence: str, other: str) -> bool:
     """``other`` shares no number and few words with ``sentence`` (so it cannot restate it)."""
     shared = _content(sentence) & _content(other)
@@ -114,10 +121,12 @@ def _supports(art: TrainArticle, s: str, sents: list[str], rng: random.Random, n
             ("wrong_person", edits.change_name(claim, names, rng), 1),
             ("negation", edits.negate(claim), 1),
             ("negation", edits.affirm(claim), 1),
-            ("conditional", edits.hedge(claim), 2)]
+            ("weaker_claim", edits.hedge(claim), 0)]  # "could" is stated by a quote that says "will"
     swapped = edits.neighbour(claim, rng)
     made.append(("neighbouring_fact", swapped[0] if swapped and swapped[1] not in s.lower() else None, 2))
-    if speaker and names:
+    if hedged := edits.hedge(s):  # a definite claim is not stated by a quote that only makes it possible
+        yield Pair("supports", "", claim, hedged, 2, "conditional", art.path)
+    if _is_name(speaker) and names:
         other = [n for n in names if n.split()[-1] not in s]
         if other:
             made.append(("other_speaker", f"{rng.choice(other)} said {claim[0].lower()}{claim[1:]}", 2))
@@ -164,12 +173,12 @@ def _sides(art: TrainArticle, s: str, sents: list[str], rng: random.Random, nums
 def _answers_rules(art: TrainArticle, s: str, sents: list[str], rng: random.Random, foreign: str) -> Iterator[Pair]:
     """"What did X say?" for attributed sentences; another speaker's sentence does not answer it."""
     _, speaker = edits.strip_attribution(s)
-    if not speaker or speaker.lower() in ("he", "she", "they", "it") or not speaker[0].isupper():
+    if not _is_name(speaker):
         return
     q = f"What did {speaker} say?"
     yield Pair("answers", q, "", s, 0, "speaker", art.path)
-    others = [o for o in sents if (sp := edits.strip_attribution(o)[1]) and sp[0].isupper() and sp.split()[-1] not in speaker
-              and speaker.split()[-1] not in o]
+    others = [o for o in sents if _is_name(sp := edits.strip_attribution(o)[1]) and sp.split()[-1] not in speaker  # type: ignore[union-attr]
+              and speaker.split()[-1] not in o and not re.match(r"\W*(he|she|they)\b", o, re.I)]
     if others:
         yield Pair("answers", q, "", rng.choice(others), 1, "other_speaker", art.path)
         claim = edits.strip_attribution(s)[0]
@@ -181,8 +190,7 @@ def _answers_rules(art: TrainArticle, s: str, sents: list[str], rng: random.Rand
 def from_llm(row: dict, art: TrainArticle, sents: list[str], rng: random.Random, nums: list[str], foreign: str) -> Iterator[Pair]:
     """Pairs from one checked proposal of the local model (``train/llm_gen.py``)."""
     p, s = row.get("proposal") or {}, row["sentence"]
-    question, answer = str(p.get("question", "")), str(p.get("answer", ""))
-    yes_q, other_q = str(p.get("yes_question", "")), str(p.get("other_question", ""))
+    question, answer, yes_q = str(p.get("question", "")), str(p.get("answer", "")), str(p.get("yes_question", ""))
     near = [o for o in sents if o != s and _far(s, o)]
     if question.endswith("?") and _numbers_kept(question, s) and len(_new_stems(question, s, art.title)) <= 1:
         yield Pair("answers", question, "", s, 0, "llm_question", art.path)
@@ -204,9 +212,6 @@ def from_llm(row: dict, art: TrainArticle, sents: list[str], rng: random.Random,
             yield Pair("side", changed, "", s, 1, "wrong_number", art.path)
         if near:
             yield Pair("side", yes_q, "", rng.choice(near), 2, "off_topic", art.path)
-    new_terms = {t for t in _new_stems(other_q, s, art.title) if t not in _stems(question)}
-    if other_q.endswith("?") and new_terms and len(_stems(other_q) & _stems(s)) >= 2:
-        yield Pair("answers", other_q, "", s, 1, "neighbouring_fact", art.path)
 
 
 def generate(seed: int = SEED, llm_path: Path = DATA / "llm_raw.jsonl") -> list[Pair]:
