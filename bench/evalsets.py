@@ -1,7 +1,7 @@
-"""The eval question sets, ours (with our checker, with it reranking the evidence too, with the 1.5B judge, with word
-rules only) against the naive LangChain RAG.
+"""The eval question sets, ours (with the 1.5B judge, with our checker, with word rules only) against the naive
+LangChain RAG.
 
-    .venv/bin/python bench/evalsets.py [--sets seed_dev,news_dev,bbc_heldout] [--systems checker,rerank,judge,rules,naive] [--out rows.jsonl]
+    .venv/bin/python bench/evalsets.py [--sets seed_dev,news_dev,bbc_heldout] [--systems judge,checker,rules,naive] [--out rows.jsonl]
     .venv/bin/python bench/evalsets.py --table-from rows.jsonl       # the table of a saved (or cut-short) run
 
 ``seed_dev`` and ``news_dev`` are asked over the bundled + eval briefings; ``bbc_heldout`` over ``eval/bbc``
@@ -43,10 +43,8 @@ from qa.service import open_assistant, open_indexer  # noqa: E402
 
 SOURCES = {"main": (ROOT / "briefings", ROOT / "eval" / "briefings"), "bbc": (ROOT / "eval" / "bbc",)}
 SETS = {"seed_dev": "main", "news_dev": "main", "bbc_heldout": "bbc"}
-SYSTEMS = {"checker": "ours, checker", "rerank": "ours, ch.+rerank", "judge": "ours, 1.5B judge", "rules": "ours, rules",
-           "naive": "naive LangChain"}
-_UPDATES = {"checker": {"judge": "checker"}, "rerank": {"judge": "checker", "checker_rerank": True}, "judge": {"judge": "llm"},
-            "rules": {"judge": "off"}}
+SYSTEMS = {"judge": "ours, 1.5B judge", "checker": "ours, checker", "rules": "ours, rules", "naive": "naive LangChain"}
+_UPDATES = {"judge": {"judge": "llm"}, "checker": {"judge": "checker"}, "rules": {"judge": "off"}}
 
 
 @dataclass(frozen=True)

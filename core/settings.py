@@ -66,17 +66,15 @@ class Settings(BaseSettings):
     max_answer_tokens: int = Field(220, description="tokens the model may write per answer")
     draft_tokens: int = Field(0, description="prompt-lookup speculative decoding: tokens drafted per step from the prompt (0: off)")
     judge: Literal["checker", "llm", "off"] = Field(
-        "checker", description="who reads every shown quote against its claim: checker (our trained cross-encoder, "
-        "qa/checker.py, any generator), llm (the local model's log-probabilities), off (rules only, no claim is cut)")
-
-    checker_rerank: bool = Field(False, description="the checker moves the evidence sentences it says answer the question "
-                                 "to the front before the prompt's first evidence_sentences are taken")
+        "llm", description="who reads every shown quote against its claim: llm (the local model's log-probabilities; "
+        "other generators get word rules), checker (our trained cross-encoder, qa/checker.py, any generator; "
+        "not yet as accurate: docs/checker.md), off (word rules only, no claim is cut)")
 
     @field_validator("judge", mode="before")
     @classmethod
     def _judge_flag(cls, value: object) -> object:
-        """The old boolean values still work: true is the default judge, false is off."""
-        flags = {"true": "checker", "1": "checker", "false": "off", "0": "off"}
+        """The old boolean values still work: true is the LLM judge, false is off."""
+        flags = {"true": "llm", "1": "llm", "false": "off", "0": "off"}
         return flags.get(str(value).lower(), value)
 
     # reliability and exposure (docs/reliability.md)

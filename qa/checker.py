@@ -38,7 +38,6 @@ import numpy as np
 
 from core.errors import BriefQAError
 from qa.judge import DEFAULT_CALIBRATION, LABELS, SIDES, Calibration, Judge
-from qa.records import Evidence
 from qa.stance import is_yes_no
 
 Task = Literal["answers", "supports", "side"]
@@ -139,25 +138,6 @@ class Checker:
     def answers(self, question: str, sentences: Sequence[str]) -> list[float]:
         """p(the sentence answers the question), for each sentence (the ``answers`` task)."""
         return self.probs([("answers", question, "", s) for s in sentences])[:, 0].tolist()
-
-
-class CheckerReranker:
-    """A ``qa.retrieve.Reranker``: of the first ``pool`` ranked sentences, those the checker says bear on the question
-    (wh: p(answers) ≥ ``min_p``; yes/no: p(yes or no) ≥ ``min_p``) come first, each group in the retrieval's order."""
-
-    def __init__(self, checker: Checker, pool: int = 24, min_p: float = 0.5) -> None:
-        self.checker, self.pool, self.min_p = checker, pool, min_p
-
-    def rerank(self, question: str, ranked: Sequence[Evidence]) -> Sequence[Evidence]:
-        head, tail = list(ranked[: self.pool]), list(ranked[self.pool :])
-        if not head:
-            return ranked
-        if is_yes_no(question):
-            relevance = 1.0 - self.checker.probs([("side", question, "", ev.text) for ev in head])[:, 2]
-        else:
-            relevance = np.array(self.checker.answers(question, [ev.text for ev in head]))
-        bearing = relevance >= self.min_p
-        return [ev for ev, b in zip(head, bearing) if b] + [ev for ev, b in zip(head, bearing) if not b] + tail
 
 
 class CheckerJudge(Judge):

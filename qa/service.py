@@ -41,7 +41,7 @@ from index.store import Store, StoredArticle
 from qa.assistant import Assistant
 from qa.chat import Turn
 from qa.generators import Generator, make_generator
-from qa.checker import Checker, CheckerJudge, CheckerReranker
+from qa.checker import Checker, CheckerJudge
 from qa.factcheck import FactCheck, check_claim
 from qa.judge import Judge, load_calibration
 from qa.records import Answer, Drafting, Reading
@@ -80,15 +80,13 @@ def open_assistant(
     embedder = embedder or make_embedder(s)
     store = store or open_store(s, embedder, create=False)
     bm25 = bm25 or load_bm25(s, store)
-    rerankers = [CheckerReranker(Checker.load())] if s.checker_rerank else []
-    retriever = Retriever(store, embedder, bm25, top_chunks=s.top_chunks, per_article=s.max_chunks_per_article,
-                          evidence=s.evidence_sentences, rerankers=rerankers)
+    retriever = Retriever(store, embedder, bm25, top_chunks=s.top_chunks, per_article=s.max_chunks_per_article, evidence=s.evidence_sentences)
     return Assistant(s, retriever, generator, make_verifier(s, generator))  # type: ignore[arg-type]
 
 
 def make_verifier(settings: Settings, generator: object) -> Verifier | None:
-    """The support judge ``settings.judge`` names: our checker (whatever the generator), the local model's
-    log-probabilities (only a generator that can score labels), or none."""
+    """The support judge ``settings.judge`` names: the local model's log-probabilities (only a generator that can
+    score labels; others get word rules), our checker (whatever the generator), or none."""
     if settings.judge == "checker":
         return Verifier(CheckerJudge(Checker.load()))
     if settings.judge == "llm" and hasattr(generator, "logprobs_many"):

@@ -1,8 +1,8 @@
 """The verification stage, between cite and compose: every shown quote is read against what it is shown for.
 
-``qa.judge.Judge`` (the local model as a constrained classifier, one forward pass per quote, all of an
-answer's quotes in one batch over a cached prefix) gives each citation a ``Support`` (label with its
-probability; the side for yes/no questions). Then:
+A ``qa.judge.Judge`` — by default ``qa.checker.CheckerJudge`` (our cross-encoder, milliseconds a quote), or the
+local model as a constrained classifier (one forward pass per quote over a cached prefix) — gives each citation a
+``Support`` (label with its probability; the side for yes/no questions). Then:
 
 - wh-questions: an answer sentence that cites quotes (a *claim*) is cut when the judge surely rejects every
   one of its quotes (a number the quote never states, or a name its article never gives; or not *supports*,
@@ -11,8 +11,9 @@ probability; the side for yes/no questions). Then:
   ``Answer.unsupported``. When no claim is left, the answer is a refusal with the related passages
   (``Checked.refusal``).
 - yes/no questions: each quote's side (yes / no / neither) comes from the judge, not from negation
-  words; when a side is missing, the best uncited sentences the rules put on it (two at most) are
-  judged too, and shown when the judge agrees.
+  words; when a side is missing, uncited sentences are judged too and the surest one on that side is shown:
+  with a cheap judge (the checker) every uncited evidence sentence, at ``p_side`` ≥ ``ADDED_SIDE_P``; with the
+  LLM judge the two closest the word rules put on that side.
 
 Example (a fake scorer; the app passes the model worker)::
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -118,8 +120,9 @@ def test_check_pairs_prints_one_verdict_a_line(env: Path) -> None:
     assert out[0]["side"] in ("yes", "no", "neither") and out[1]["side"] is None and out[1]["label"] != "supports"
     bad = env / "bad.jsonl"
     bad.write_text('{"question": "x"}\n')
-    result = RUNNER.invoke(app, ["check", "--pairs", str(bad)])
-    assert result.exit_code == 2 and "line 1" in result.output and "Traceback" not in result.output
+    proc = subprocess.run([sys.executable, "-c", "from ui.cli import main; main()", "check", "--pairs", str(bad)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "line 1" in proc.stderr and "Fix:" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_check_a_claim_gives_verified_quotes_with_labels(env: Path) -> None:
@@ -132,8 +135,21 @@ def test_check_a_claim_gives_verified_quotes_with_labels(env: Path) -> None:
     assert any(c["support"]["label"] == "supports" for c in data["citations"])
     for c in data["citations"]:
         assert c["quote"] in text and c["support"]["label"] in ("supports", "contradicts") and c["support"]["p"] >= 0.5
+    from qa import check  # the same from Python
+
+    fc = check("Ryabkov said Russia and Iran are not allies in Syria")
+    assert fc.json() == data
 
 
 def test_the_judge_setting_takes_the_old_flags() -> None:
-    assert Settings(judge="true").judge == "checker" and Settings(judge=False).judge == "off"
-    assert Settings().judge == "checker"
+    assert Settings(judge="true").judge == "llm" and Settings(judge=False).judge == "off"
+    assert Settings(judge="checker").judge == "checker"
+
+
+def test_the_fresh_evaluation_set_is_valid_and_comes_from_held_out_articles() -> None:
+    result = subprocess.run([sys.executable, str(ROOT / "eval" / "checker_fresh" / "check.py")], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.rstrip().endswith("OK"), result.stdout[-500:]
+    rows = [json.loads(line) for line in (ROOT / "eval" / "checker_fresh" / "triples.jsonl").open(encoding="utf-8")]
+    held = {f"bbc-{p.replace('/', '-')}" for p in HOLDOUT.read_text().splitlines() if p.strip() and not p.startswith("#")}
+    articles = {Path(r["source"]).name for r in rows}
+    assert len(rows) >= 200 and len(articles) >= 30 and articles <= held

