@@ -66,7 +66,7 @@ class PairVerdict:
 
 def judge_pair(judge: Judge, question: str, claim: str, quote: str) -> PairVerdict:
     """The judge's verdict on one pair, as the answer path would reach it (same vetoes)."""
-    j = judge.judge(question.strip().rstrip("|").strip(), claim, quote)
+    j = judge.judge(question.strip(), claim, quote)
     return PairVerdict(j.label, j.p, j.side, j.p_side)
 
 

@@ -96,7 +96,7 @@ def test_checker_judges_clear_cases() -> None:
     assert judge.judge("Will the barrier open in June 2006?", "", quote).side == "yes"
     assert judge.judge("Will the barrier open in June 2006?", "", "The barrier will not open in June 2006.").side == "no"
     assert judge.judge("Will the barrier open in June 2006?", "", "Fishing boats crowded the harbour.").side == "neither"
-    j = judge_pair(judge, "Will the barrier open in June 2006? |", "", quote)
+    j = judge_pair(judge, "Will the barrier open in June 2006?", "", quote)
     assert j.side == "yes" and j.label == "supports" and 0.5 < j.p <= 1 and j.p_side == j.p
 
 

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-CORPUS = REPO.parent / "shared" / "corpora" / "bbc-news"
+# beside the checkout (../shared), or where this workplace mounts it (a CI clone lives elsewhere)
+CORPUS = next((p for p in (REPO.parent / "shared" / "corpora" / "bbc-news", Path("/work/shared/corpora/bbc-news")) if p.exists()),
+              REPO.parent / "shared" / "corpora" / "bbc-news")
 HOLDOUT = REPO / "train" / "holdout_articles.txt"
 EVAL_DIRS = ("eval/bbc", "eval/briefings", "eval/support/articles", "eval/checker_fresh/articles")
 
