@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     n_threads: int = Field(0, description="threads of the local model; 0: one per core")
     n_ctx: int = Field(4096, description="context window of the local model, in tokens")
     max_answer_tokens: int = Field(220, description="tokens the model may write per answer")
+    model_deadline_s: float = Field(
+        300.0, description="local model: each call (an answer, a judge batch) must finish within this; a worker that misses it is killed and replaced"
+    )
     draft_tokens: int = Field(0, description="prompt-lookup speculative decoding: tokens drafted per step from the prompt (0: off)")
     judge: Literal["checker", "llm", "off"] = Field(
         "llm", description="who reads every shown quote against its claim: llm (the local model's log-probabilities; "
@@ -81,6 +84,10 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(10.0, description="a larger input file is rejected, not indexed")
     chroma_url: str = Field("", description="e.g. http://127.0.0.1:8000: a Chroma server (`chroma run`) instead of the embedded store")
     chroma_timeout_s: float = Field(10.0, description="every request to the Chroma server; past it, a one-line error")
+    writer_lease_s: float = Field(
+        60.0, description="with a Chroma server: the writer's lease in it lasts this long unless renewed (a killed writer blocks others at most this long)"
+    )
+    follow_s: float = Field(2.0, description="with a Chroma server: how often each app process checks for committed changes and updates its BM25")
     max_upload_mb: float = Field(50.0, description="per file uploaded through the chat page")
     fetch_allow_private: bool = Field(
         False, description="fetch URLs on private, loopback and link-local addresses too (`--allow-private`; off: refused)"
@@ -92,6 +99,8 @@ class Settings(BaseSettings):
     fetch_host_interval_s: float = Field(1.0, description="seconds between two requests to the same host")
     fetch_contact: str = Field("", description="a URL or e-mail address the User-Agent gives site operators to reach you (none by default)")
     auth: SecretStr = Field(SecretStr(""), description='"user:password"; required to serve on a non-loopback address')
+    mcp_token: SecretStr = Field(SecretStr(""), description="bearer token MCP clients must send; required to serve --mcp on a non-loopback address")
+    mcp_token_file: str = Field("", description="a file holding the MCP bearer token (instead of BRIEFQA_MCP_TOKEN)")
 
     @property
     def chroma_dir(self) -> Path:

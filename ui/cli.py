@@ -9,6 +9,7 @@
     briefqa serve [--host 127.0.0.1] [--port 7860] [--auth user:password]   # the chat page
     briefqa check "Russia called Iran an ally"   # quotes that support / contradict a claim (--pairs FILE.jsonl: one verdict a line)
     briefqa serve --mcp [--port 8765]   # the MCP tools ask, check and list_briefings at http://127.0.0.1:PORT/mcp
+    BRIEFQA_MCP_TOKEN=… briefqa serve --mcp --host 0.0.0.0   # beyond loopback: clients send Authorization: Bearer …
     briefqa doctor [--json]             # one line per component: OK, or the cause and the fix
 
 ``BRIEFQA_CHROMA_URL`` switches every command from the embedded store to a Chroma server.
@@ -307,7 +308,8 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind; any other than loopback (e.g. 0.0.0.0) needs --auth (the page only).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port of the page, or of the MCP server with --mcp.")] = 7860,
     auth: Annotated[Optional[str], typer.Option(help="user:password for the page (env BRIEFQA_AUTH, which ps cannot show).")] = None,
-    mcp: Annotated[bool, typer.Option("--mcp", help="Serve the MCP tools ask, check, list_briefings at http://HOST:PORT/mcp, not the page.")] = False,
+    mcp: Annotated[bool, typer.Option("--mcp", help="Serve the MCP tools ask, check, list_briefings at http://HOST:PORT/mcp, not the page "
+                                                    "(beyond loopback: needs BRIEFQA_MCP_TOKEN or BRIEFQA_MCP_TOKEN_FILE).")] = False,
     data_dir: DataDir = None,
     generator: Generator = None,
 ) -> None:
@@ -316,11 +318,12 @@ def serve(
     settings = _settings(data_dir, generator, auth)
     if mcp:
         from qa.service import newest_first
-        from ui.mcp import check_host, serve as serve_mcp
+        from ui.mcp import check_host, mcp_token, serve as serve_mcp
 
-        check_host(host)  # refuse an exposed server before loading anything
+        token = mcp_token(settings)
+        check_host(host, token)  # refuse an exposed server without a token before loading anything
         assistant = _assistant(settings)
-        serve_mcp(assistant, lambda: newest_first(assistant.retriever.store.articles()), host, port)
+        serve_mcp(assistant, lambda: newest_first(assistant.retriever.store.articles()), host, port, token)
         return
     try:
         from ui.app import login, serve as serve_page

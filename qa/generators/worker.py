@@ -5,7 +5,9 @@ speaking JSON lines over its stdin/stdout. The child is started at construction,
 primes the fixed system prompt) while the parent loads the embedder and the index. When the child
 dies mid-answer (SIGILL from a CPU-specific build, SIGSEGV, an OOM kill, kill -9), ``stream`` raises
 one ``BriefQAError`` naming the cause and the fix, a fresh child is started at once, and the next
-question is answered. One stream at a time, as llama.cpp allows.
+question is answered. Each call (a stream, a judge batch) has a deadline, ``Settings.model_deadline_s``: a child
+that hangs past it (alive, but silent or never done) is killed and replaced the same way. One stream at a time, as
+llama.cpp allows.
 
 The engine is built in the child by a factory named ``"module:function"`` taking ``Settings``; it
 has ``stream(messages, json_schema=, max_tokens=)`` and may have ``count_tokens(text)``,
@@ -54,8 +56,10 @@ class WorkerGenerator:
         self.name = name
         self._factory = factory
         self._settings_json = settings.model_dump_json()
+        self._deadline_s = settings.model_deadline_s
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
+        self._out: _Lines  # the child's output, set by _spawn
         self._log: IO[bytes] | None = None
         self._ready: dict[str, float] | None = None
         self.restarts = 0
@@ -77,16 +81,17 @@ class WorkerGenerator:
             self._wait_ready()
             self._send({"op": "stream", "messages": [[m.role, m.content] for m in messages],
                         "json_schema": json_schema, "max_tokens": max_tokens})
+            deadline = time.monotonic() + self._deadline_s  # the whole answer, however slowly it trickles
             done = False
             try:
                 while not done:
-                    reply = self._receive()
+                    reply = self._receive(deadline)
                     if "piece" in reply:
                         yield str(reply["piece"])
                     done = "done" in reply
             except GeneratorExit:  # the caller stopped reading: stop the child and drain what it still sends
                 self._send({"op": "cancel"})
-                while "done" not in self._receive():
+                while "done" not in self._receive(deadline):
                     pass
                 raise
 
@@ -95,21 +100,21 @@ class WorkerGenerator:
         with self._lock:
             self._wait_ready()
             self._send({"op": "count", "text": text})
-            return int(self._receive()["count"])
+            return int(self._call_reply()["count"])
 
     def logprobs_many(self, prefix: str, items: Sequence[tuple[str, Sequence[str]]]) -> list[list[float]]:
         """The engine's ``logprobs_many`` (the support judge's one forward pass per item), in one round trip."""
         with self._lock:
             self._wait_ready()
             self._send({"op": "logprobs", "prefix": prefix, "items": [[text, list(labels)] for text, labels in items]})
-            return [[float(v) for v in row] for row in self._receive()["logprobs"]]
+            return [[float(v) for v in row] for row in self._call_reply()["logprobs"]]
 
     def reply_logprobs(self, marker: str, labels: Sequence[str]) -> list[float] | None:
         """The engine's ``reply_logprobs`` for the last stream (``None`` when the engine has none)."""
         with self._lock:
             self._wait_ready()
             self._send({"op": "reply_logprobs", "marker": marker, "labels": list(labels)})
-            row = self._receive()["logprobs"]
+            row = self._call_reply()["logprobs"]
             return None if row is None else [float(v) for v in row]
 
     def close(self) -> None:
@@ -129,6 +134,8 @@ class WorkerGenerator:
         self._log = tempfile.TemporaryFile()
         self._proc = subprocess.Popen([sys.executable, "-m", "qa.generators.worker", self._factory], stdin=subprocess.PIPE,
                                       stdout=subprocess.PIPE, stderr=self._log, env=env)
+        assert self._proc.stdout is not None
+        self._out = _Lines(self._proc.stdout.fileno())
         self._ready = None
         self._send_raw(self._settings_json)
 
@@ -136,7 +143,7 @@ class WorkerGenerator:
         if self._proc is None or self._proc.poll() is not None:
             self._spawn()
         if self._ready is None:
-            reply = self._receive()
+            reply = self._receive(time.monotonic() + self._deadline_s)  # loading and priming get a deadline of their own
             if "ready" not in reply:
                 raise BriefQAError("the model worker sent an unexpected first message", "run briefqa doctor")
             self._ready = {k: float(v) for k, v in reply["ready"].items()}
@@ -153,9 +160,15 @@ class WorkerGenerator:
         except (BrokenPipeError, OSError):
             pass  # the child is gone; the next read reports how it died
 
-    def _receive(self) -> dict[str, Any]:
-        assert self._proc is not None and self._proc.stdout is not None
-        line = self._proc.stdout.readline()
+    def _call_reply(self) -> dict[str, Any]:
+        """The one reply to the request just sent, within the deadline."""
+        return self._receive(time.monotonic() + self._deadline_s)
+
+    def _receive(self, deadline: float) -> dict[str, Any]:
+        """The child's next message; a child that closed its output died, one silent past ``deadline`` is hung."""
+        line = self._out.readline(deadline)
+        if line is None:
+            raise self._hung()
         if not line:
             raise self._died()
         reply: dict[str, Any] = json.loads(line)
@@ -172,11 +185,42 @@ class WorkerGenerator:
         self._spawn()  # load the next one now, while the user reads the error
         return BriefQAError(f"the model worker {cause}; this answer was lost", fix)
 
+    def _hung(self) -> BriefQAError:
+        """The error for a child that missed the deadline: killed, then a fresh child."""
+        assert self._proc is not None
+        self._proc.kill()
+        self._proc.wait()
+        self.restarts += 1
+        self._spawn()
+        return BriefQAError(f"the model worker gave no answer within {self._deadline_s:g} s and was replaced; this answer was lost",
+                            "ask again; if it repeats, run briefqa doctor (or raise BRIEFQA_MODEL_DEADLINE_S for long answers)")
+
     def _last_log_line(self) -> str:
         assert self._log is not None
         self._log.seek(0)
         lines = [ln for ln in self._log.read().decode(errors="replace").splitlines() if ln.strip()]
         return lines[-1][:200] if lines else "no message"
+
+
+class _Lines:
+    """Lines from a child's output pipe, each awaited until a deadline (``select``, so a hung child cannot block us).
+
+    ``readline`` returns the line (``b""`` once the child closed its output), or ``None`` past the deadline."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd, self._buf = fd, b""
+
+    def readline(self, deadline: float) -> bytes | None:
+        while b"\n" not in self._buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self._fd], [], [], left)[0]:
+                return None
+            data = os.read(self._fd, 1 << 16)
+            if not data:
+                return b""
+            self._buf += data
+        line, self._buf = self._buf.split(b"\n", 1)
+        return line + b"\n"
 
 
 # --- the child side: python -m qa.generators.worker module:function ------------------------------------------------
