@@ -13,7 +13,7 @@ to download a model): ``articles`` (document = cleaned text; vector = mean of it
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +33,9 @@ _FILTER_FIELDS = "filter_fields"  # on the chunks collection: every record has t
 class ChromaStore:
     """Chroma-backed store; see ``index.store.Store`` for the contract."""
 
-    def __init__(self, client, embedder_name: str) -> None:  # noqa: ANN001 - a chromadb ClientAPI
+    def __init__(self, client, embedder_name: str, url: str = "") -> None:  # noqa: ANN001 - a chromadb ClientAPI
         self._client = client
+        self.url = url  # the server's, or "" for the embedded store
         meta = {"embedder": embedder_name}
         self._articles = client.get_or_create_collection("articles", configuration=_LOOKUP_ONLY, metadata=meta, embedding_function=None)
         found = (self._articles.metadata or {}).get("embedder")
@@ -77,7 +78,7 @@ class ChromaStore:
         except (httpx.HTTPError, ValueError) as err:  # chromadb says ValueError("Could not connect to a Chroma server")
             raise _unreachable(url, err, timeout_s) from None
         client._server._session.timeout = httpx.Timeout(timeout_s)  # noqa: SLF001 - chromadb has no setting for it
-        return cls(_Remote(client, url, timeout_s), embedder_name)
+        return cls(_Remote(client, url, timeout_s), embedder_name, url)
 
     @classmethod
     def open(cls, path: Path, embedder_name: str) -> ChromaStore:
@@ -172,7 +173,29 @@ class ChromaStore:
             return []
         got = self._chunks.get(ids=list(chunk_ids), include=["documents", "metadatas"])
         by_id = {i: _chunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])}
-        return [by_id[c] for c in chunk_ids if c in by_id]
+        return self._committed([by_id[c] for c in chunk_ids if c in by_id], lambda c: c)
+
+    def chunks_of(self, article_ids: Iterable[str]) -> list[Chunk]:
+        """Every chunk of ``article_ids`` (a page of ids per request)."""
+        wanted, out = sorted(set(article_ids)), []
+        for lo in range(0, len(wanted), 500):
+            where = {"article_id": {"$in": wanted[lo : lo + 500]}}
+            out.extend(c for got in self._paged(self._chunks, ["documents", "metadatas"], where) for c in _chunks_in(got))
+        return out
+
+    def desk_collection(self):  # noqa: ANN201 - a chromadb Collection
+        """The server's small collection of desk records (``index.desk``: lease, journal, change marker)."""
+        from index.desk import COLLECTION
+
+        return self._client.get_or_create_collection(COLLECTION, configuration=_LOOKUP_ONLY, embedding_function=None)
+
+    def _committed(self, rows: list, chunk_of: Callable) -> list:  # noqa: ANN001 - rows holding chunks
+        """On a server that other processes write: only the rows whose article record exists (a writer killed mid-batch
+        leaves chunks without one until the next writer purges them; the record is written last)."""
+        if not self.url or not rows:
+            return rows
+        listed = self.existing({chunk_of(r).article_id for r in rows})
+        return [r for r in rows if chunk_of(r).article_id in listed]
 
     def query(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[Chunk, float]]:
         if k <= 0:
@@ -188,7 +211,7 @@ class ChromaStore:
             query_embeddings=[np.asarray(vector, np.float32)], n_results=k, where=where, include=["documents", "metadatas", "distances"]
         )
         rows = zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])
-        return [(_chunk(i, d, m), 1.0 - float(dist)) for i, d, m, dist in rows]
+        return self._committed([(_chunk(i, d, m), 1.0 - float(dist)) for i, d, m, dist in rows], lambda r: r[0])
 
     def matching(self, filters: Filters) -> set[str]:
         """The ids of the articles inside ``filters`` (from metadata alone, a page at a time)."""
@@ -242,7 +265,7 @@ class ChromaStore:
 
     def _iter_chunks(self) -> Iterator[Chunk]:
         for got in self._paged(self._chunks, ["documents", "metadatas"]):
-            yield from (_chunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"]))
+            yield from _chunks_in(got)
 
     def _paged(self, collection, include: list[str], where: dict | None = None) -> Iterator[dict]:  # noqa: ANN001 - a chromadb Collection
         """A whole collection (the rows matching ``where``), a page at a time (one unpaged get fails past SQLite's ~32k variables)."""
@@ -293,6 +316,10 @@ def _stored_article(aid: str, text: str, meta: dict) -> StoredArticle:  # noqa: 
     spans = json.loads(meta["sentences"])
     sentences = tuple(Sentence(aid, i, s, e) for i, (s, e) in enumerate(spans))
     return StoredArticle(article, sentences, int(meta["chunks"]))
+
+
+def _chunks_in(got: dict) -> Iterator[Chunk]:  # noqa: ANN001 - a chromadb get() result
+    return (_chunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"]))
 
 
 def _chunk(cid: str, text: str, meta: dict) -> Chunk:  # noqa: ANN001 - chroma metadata

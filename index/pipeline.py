@@ -19,10 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from index.bm25 import BM25Index, fingerprint, load_or_build
+from index.chroma_store import ChromaStore
 from index.chunk import chunk_article
 from index.clean import clean
+from index.desk import Desk
 from index.embed import Embedder
 from core.errors import BriefQAError
+from index.follow import FollowedBM25
 from index.feeds import is_url, iter_url_documents
 from index.fetch import Fetcher
 from index.load import iter_documents
@@ -64,6 +67,22 @@ def load_bm25(settings: Settings, store: Store) -> BM25Index:
     return load_or_build(settings.bm25_dir, fingerprint(store.article_ids()), store.chunks)
 
 
+def open_desk(settings: Settings, store: Store, purpose: str = "briefqa") -> Desk | None:
+    """The lease, journal and change marker in the Chroma server ``store`` is on (``index.desk``); None when embedded."""
+    if not isinstance(store, ChromaStore) or not store.url:
+        return None
+    return Desk(store.desk_collection(), store.url, lease_s=settings.writer_lease_s, purpose=purpose)
+
+
+def reader_bm25(settings: Settings, store: Store) -> BM25Index | Callable[[], BM25Index]:
+    """What a reader searches by keyword: the data dir's BM25 (rebuilt if stale), or over a Chroma server one derived
+    from the server's documents that follows its committed changes (a function returning the newest index)."""
+    desk = open_desk(settings, store)
+    if desk is None:
+        return load_bm25(settings, store)
+    return FollowedBM25(store, desk, every_s=settings.follow_s, merge_ratio=settings.bm25_merge_ratio).current
+
+
 @dataclass(frozen=True)
 class _Prepared:
     entry: StoredArticle
@@ -75,20 +94,29 @@ class Indexer:
     """Adds and removes briefings; keeps the vector store and BM25 consistent.
 
     The caller holds the data dir's writer lock (``index.lock``) while an ``Indexer`` writes an embedded
-    store; ``qa.service.open_indexer`` takes it, then builds the embedder and the store."""
+    store; ``qa.service.open_indexer`` takes it, then builds the embedder and the store. Over a Chroma server
+    (``desk``), each change takes the server's lease instead, keeps its journal there, and ends each committed batch
+    by changing the server's marker; BM25 is then derived from the server (``index.follow``), not kept on disk."""
 
-    def __init__(self, settings: Settings, *, store: Store, embedder: Embedder) -> None:
-        self.settings, self.store, self.embedder = settings, store, embedder
+    def __init__(self, settings: Settings, *, store: Store, embedder: Embedder, desk: Desk | None = None) -> None:
+        self.settings, self.store, self.embedder, self._desk = settings, store, embedder, desk
         settings.data_dir.mkdir(parents=True, exist_ok=True)  # the journal and BM25 live there
         self._journal = self.settings.data_dir / _JOURNAL
-        self._recover()
-        self.store.upgrade()  # an index from before filters gets the fields they read, once
+        if desk is None:  # over a server, recovery needs the lease: each change starts with it
+            self._recover()
+            self.store.upgrade()  # an index from before filters gets the fields they read, once
         self._failed = False
         self._bm25: BM25Index | None = None
+        self._follower: FollowedBM25 | None = None
 
     @property
     def bm25(self) -> BM25Index:
-        """The BM25 index matching the store: loaded (or rebuilt) once, replaced by every change."""
+        """The BM25 index matching the store: loaded (or rebuilt) once, replaced by every change; over a server,
+        the newest one derived from it (this process's changes are taken in as each batch commits)."""
+        if self._desk is not None:
+            if self._follower is None:
+                self._follower = FollowedBM25(self.store, self._desk, every_s=self.settings.follow_s, merge_ratio=self.settings.bm25_merge_ratio)
+            return self._follower.current()
         if self._bm25 is None:
             self._bm25 = load_bm25(self.settings, self.store)
         return self._bm25
@@ -148,7 +176,7 @@ class Indexer:
                         results.extend(self._write(pending, change))
                         pending, pending_sentences = [], 0
         results.extend(self._write(pending, change))
-        if change.added or change.removed:
+        if (change.added or change.removed) and self._desk is None:
             self._update_bm25(change)
 
     def _keeps_article(self, article: Article, by_path: dict[str, str]) -> bool:
@@ -173,13 +201,31 @@ class Indexer:
 
     def _journal_ids(self, article_ids: Iterable[str]) -> None:
         """Note the article ids about to be written or removed (before the store is touched)."""
+        if self._desk is not None:
+            self._desk.check()  # never write after the lease was lost
+            self._desk.note(article_ids)
+            return
         with self._journal.open("a", encoding="utf-8") as journal:
             journal.write("".join(f"{a}\n" for a in article_ids))
+
+    def _committed(self) -> None:
+        """A batch is complete in the store: over a server, empty its journal there and move the marker (every
+        process's BM25 takes the batch in; this one's at once)."""
+        if self._desk is not None:
+            self._desk.commit()
+            if self._follower is not None:
+                self._follower.refresh()
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
         """Around every change: the journal lives while the store may hold orphans, and for good once a change
-        failed midway in this process (the next open purges them)."""
+        failed midway in this process (the next open purges them). Over a server: the lease, then the recovery
+        of what an interrupted writer left (its journal there)."""
+        if self._desk is not None:
+            with self._desk.writing():
+                self._recover_shared()
+                yield
+            return
         try:
             yield
         except BaseException:
@@ -188,14 +234,27 @@ class Indexer:
         if not self._failed:
             self._journal.unlink(missing_ok=True)
 
+    def _recover_shared(self) -> None:
+        """Over a server, under the lease: purge the articles of an interrupted writer's journal that have no record."""
+        assert self._desk is not None
+        listed = self._desk.journal()
+        if listed:
+            for article_id in sorted(listed - self.store.existing(listed)):
+                self.store.remove(article_id)
+            self._committed()
+        self.store.upgrade()
+
     def remove(self, article_id: str) -> StoredArticle:
         """Remove an article (a unique id prefix is enough) with all its chunks."""
         entry = self.resolve(article_id)
-        _ = self.bm25  # loaded (checked against the store) before the store changes
+        if self._desk is None:
+            _ = self.bm25  # loaded (checked against the store) before the store changes
         with self._writing():
             self._journal_ids([entry.article.id])
             self.store.remove(entry.article.id)
-            self._update_bm25(_Change(removed=[entry.article.id]))
+            if self._desk is None:
+                self._update_bm25(_Change(removed=[entry.article.id]))
+            self._committed()
         return entry
 
     def resolve(self, prefix: str) -> StoredArticle:
@@ -245,7 +304,8 @@ class Indexer:
         then remove the older versions they replace; ``change`` collects what BM25 must take in."""
         if not pending:
             return []
-        _ = self.bm25  # loaded (checked against the store) before the store changes
+        if self._desk is None:
+            _ = self.bm25  # loaded (checked against the store) before the store changes
         texts = [p.entry.article.text[s.start : s.end] for p, _ in pending for s in p.entry.sentences]
         vectors = self.embedder.embed(texts)
         items, offset = [], 0
@@ -271,6 +331,7 @@ class Indexer:
                 replaced = old_id
             a = prepared.entry.article
             results.append(FileResult(a.path or "", "added", "; ".join(reasons), a.id, a.title, prepared.entry.chunks, replaced))
+        self._committed()
         return results
 
 

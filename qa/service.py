@@ -35,7 +35,7 @@ from index.embed import Embedder, make_embedder
 from index.feeds import is_url
 from index.filters import Filters, source_key
 from index.lock import hold_writer_lock
-from index.pipeline import Indexer, Progress, load_bm25, open_store
+from index.pipeline import Indexer, Progress, open_desk, open_store, reader_bm25
 from index.records import Article, FileResult
 from index.store import Store, StoredArticle
 from qa.assistant import Assistant
@@ -59,10 +59,13 @@ def open_index(settings: Settings, *, create: bool) -> tuple[Embedder, Store]:
 
 
 def open_indexer(settings: Settings, purpose: str = "briefqa", *, embedder: Embedder | None = None) -> Indexer:
-    """An ``Indexer`` for the data dir, after taking its writer lock (``purpose`` names the holder to others)."""
-    hold_writer_lock(settings.data_dir, purpose)  # refuse a second writer before loading anything
+    """An ``Indexer`` for the data dir, after taking its writer lock (``purpose`` names the holder to others); over a
+    Chroma server, each change takes the server's writer lease instead (``index.desk``), so replicas can run side by side."""
+    if not settings.chroma_url:
+        hold_writer_lock(settings.data_dir, purpose)  # refuse a second writer before loading anything
     embedder = embedder or make_embedder(settings)
-    return Indexer(settings, store=open_store(settings, embedder, create=True), embedder=embedder)
+    store = open_store(settings, embedder, create=True)
+    return Indexer(settings, store=store, embedder=embedder, desk=open_desk(settings, store, purpose))
 
 
 def open_assistant(
@@ -79,7 +82,7 @@ def open_assistant(
         generator = make_generator(s)
     embedder = embedder or make_embedder(s)
     store = store or open_store(s, embedder, create=False)
-    bm25 = bm25 or load_bm25(s, store)
+    bm25 = bm25 or reader_bm25(s, store)
     retriever = Retriever(store, embedder, bm25, top_chunks=s.top_chunks, per_article=s.max_chunks_per_article, evidence=s.evidence_sentences)
     return Assistant(s, retriever, generator, make_verifier(s, generator))  # type: ignore[arg-type]
 
