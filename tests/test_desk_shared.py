@@ -23,6 +23,7 @@ from news_site import Site, serving
 from core.errors import BriefQAError
 from core.settings import Settings
 from index.embed import HashEmbedder
+from index.filters import Filters
 from index.pipeline import open_desk, open_store
 from qa.service import BriefingService, open_indexer
 
@@ -31,7 +32,9 @@ PROBE = """
 import json, sys
 from core.errors import BriefQAError
 from core.settings import Settings
+from index.filters import Filters
 from qa.records import answer_json
+FILTERS = Filters.parse("2005-02-01", None, ["bbc news"])
 from qa.service import open_assistant
 assistant = open_assistant(Settings(), generator=None)
 r = assistant.retriever
@@ -43,6 +46,8 @@ for line in sys.stdin:
             out = [cid for cid, _ in r.bm25.search(q, 5)]
         elif op == "dense":
             out = [c.id for c, _ in r.store.query(r.embedder.embed([q])[0], 5)]
+        elif op == "filtered":
+            out = [p.chunk.id for p in r.retrieve(q, FILTERS).passages]
         else:
             out = answer_json(assistant.ask(q))
     except BriefQAError as err:
@@ -118,6 +123,8 @@ def test_a_feed_added_through_a_is_answerable_from_b_and_its_removal_too(chroma_
     assert probe("bm25", WPP) == lexical  # the same BM25 hits in A and B, in the same order
     dense = [c.id for c, _ in a.assistant.retriever.store.query(HashEmbedder().embed([WPP])[0], 5)]
     assert probe("dense", WPP) == dense and wpp in owner(dense)
+    filtered = [p.chunk.id for p in a.assistant.retriever.retrieve(WPP, Filters.parse("2005-02-01", None, ["bbc news"])).passages]
+    assert filtered and probe("filtered", WPP) == filtered  # filters and near-duplicate collapse: the same passages in A and B
     answer = probe("ask", "What happened to WPP's profits?")
     assert isinstance(answer, dict) and wpp in {c["article_id"] for c in answer["citations"] + answer["related"]}
 
