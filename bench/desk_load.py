@@ -132,8 +132,9 @@ def model_server(smoke: bool, env: dict[str, str]) -> Iterator[str]:
             server.shutdown()
         return
     gguf = Settings().model_dir / MODEL_FILENAME
+    threads = str(os.cpu_count() or 1)  # as the in-process worker uses (BRIEFQA_N_THREADS=0); the server's default is half
     args = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1", "--port", str(port),
-            "--n_ctx", "4096", "--model_alias", "qwen"]
+            "--n_ctx", "4096", "--model_alias", "qwen", "--n_threads", threads, "--n_threads_batch", threads]
     with process(args, env, f"http://127.0.0.1:{port}/v1/models", "the llama.cpp server"):
         yield f"http://127.0.0.1:{port}/v1"
 
