@@ -72,6 +72,9 @@ class Settings(BaseSettings):
         "llm", description="who reads every shown quote against its claim: llm (the local model's log-probabilities; "
         "other generators get word rules), checker (our trained cross-encoder, qa/checker.py, any generator; "
         "not yet as accurate: docs/checker.md), off (word rules only, no claim is cut)")
+    rules_off: str = Field(
+        "", description="answer rules switched off, comma-separated names from qa/policy.py (e.g. closest_passage,conflicts); "
+        "for the bench and experiments: an answer's trace (ask --explain) names the rules that fired")
 
     @field_validator("judge", mode="before")
     @classmethod

@@ -1,7 +1,7 @@
 """The path of a question, top to bottom: retrieve → decide → generate → cite → judge → compose.
 
-Each step is one call into its own module: ``qa.retrieve`` (evidence sentences), ``qa.refusal``
-(refuse before or after the model), the generator (a JSON draft citing ``[S#]`` ids, streamed),
+Each step is one call into its own module: ``qa.retrieve`` (evidence sentences), ``qa.policy`` (every
+refusal, veto and rewrite, in one ordered table, run stage by stage), the generator (a JSON draft citing ``[S#]`` ids, streamed),
 ``qa.cite`` (ids → verbatim spans), ``qa.verify`` (the support judge reads each quote against its claim),
 ``qa.conflict`` (copies that disagree) and ``qa.compose`` (the
 wording). The app is built by ``qa.service``; ``ask`` and ``ask_stream`` live there too.
@@ -23,15 +23,16 @@ from collections.abc import Generator as Gen, Iterator, Sequence
 from core.errors import BriefQAError
 from core.settings import Settings
 from index.filters import Filters
-from qa import compose, refusal
+from qa import compose
 from qa.chat import Turn, contextualize
-from qa.cite import cited_evidence, resolve
-from qa.conflict import find_conflicts
+from qa.cite import resolve
 from qa.generators import Generator
+from qa.policy import Case, Policy, rules_off
 from qa.prompt import SCHEMA, build_messages, parse_draft, partial_answer
+from qa.question import profile_of
 from qa.records import Answer, Drafting, Evidence, Reading
 from qa.retrieve import Retrieval, Retriever
-from qa.verify import Checked, Verifier, doubted
+from qa.verify import Verifier
 
 MAX_QUESTION_CHARS = 2000
 
@@ -41,6 +42,7 @@ class Assistant:
 
     def __init__(self, settings: Settings, retriever: Retriever, generator: Generator | None, verifier: Verifier | None = None) -> None:
         self.settings, self.retriever, self.generator, self.verifier = settings, retriever, generator, verifier
+        self.rules_off = rules_off(settings)  # checked now: an unknown rule name fails here, not at the first question
 
     def ask(self, question: str, history: Sequence[Turn] | None = None, *, filters: Filters | None = None) -> Answer:
         """The final ``Answer`` (see ``ask_stream`` for partial text)."""
@@ -63,48 +65,38 @@ class Assistant:
     def events(
         self, question: str, history: Sequence[Turn] | None = None, *, filters: Filters | None = None
     ) -> Iterator[Reading | Drafting | Answer]:
-        """``ask_stream`` preceded by a ``Reading``: the briefings retrieved, before the model starts."""
+        """``ask_stream`` preceded by a ``Reading``: the briefings retrieved, before the model starts. The rules the
+        answer passes, and their order, are ``qa.policy.STEPS``; the answer's ``trace`` says which fired."""
         t0 = time.perf_counter()
         standalone = contextualize(_checked(question), history)[:MAX_QUESTION_CHARS]
         retrieval = self.retriever.retrieve(standalone, filters)
         answers = compose.Answers(question.strip(), standalone if standalone != question.strip() else None, t0, time.perf_counter())
         yield Reading(standalone, tuple(dict.fromkeys(e.article for e in retrieval.evidence)), answers.t_retrieved - t0)
-        evidence, min_score = retrieval.evidence, self.settings.min_evidence_score
-        reason = refusal.before_model(standalone, _passages_text(retrieval), evidence, self._speakers(retrieval), min_score)
-        if reason:
-            yield answers.refusal(reason, evidence)
-            return
-        if self.generator is None:
-            yield answers.extractive(standalone, evidence, min_score)
+        policy, evidence = Policy(self.rules_off), retrieval.evidence
+        case = policy.run("retrieved", Case(profile_of(standalone), evidence, self.settings.min_evidence_score, _passages_text(retrieval),
+                                            tuple(self._speakers(retrieval)), self.retriever.speakers_near, judged=self.verifier is not None))
+        if case.refusal or self.generator is None:
+            answer = answers.refusal(case.refusal, evidence) if case.refusal else answers.extractive(standalone, evidence, case.min_score)
+            yield replace(answer, trace=policy.trace)
             return
         draft = parse_draft((yield from self._draft(standalone, evidence)))
         answers.p_answerable = self._p_answerable()
-        reason = refusal.declined(draft)
-        if reason:
-            yield answers.refusal(reason, evidence)
+        case = policy.run("drafted", replace(case, draft=draft, p_answerable=answers.p_answerable))
+        case = case if case.refusal else policy.run("cited", policy.resolved(case))
+        if not case.refusal and self.verifier:
+            case = policy.judge(case, self.verifier)
+        case = case if case.refusal else policy.run("judged", case)
+        if case.refusal:
+            yield replace(answers.refusal(case.refusal, evidence, case.resolved.notes, case.unsupported), trace=policy.trace)
             return
-        near = self.retriever.speakers_near
-        resolved = compose.own_words(standalone, resolve(compose.mark_cut(draft.answer), evidence), evidence, near)
-        resolved = compose.cite_terms(standalone, resolved, evidence)
-        reason = refusal.after_model(standalone, draft.answer, resolved, evidence, near)
-        if reason:
-            yield answers.refusal(reason, evidence, resolved.notes)
-            return
-        checked = self.verifier.check(standalone, resolved, evidence) if self.verifier else Checked(resolved)
-        if checked.refusal:
-            yield answers.refusal(checked.refusal, evidence, checked.resolved.notes, checked.unsupported)
-            return
-        reason = doubted(answers.p_answerable, checked.resolved.citations) if self.verifier else None
-        if reason:
-            yield answers.refusal(reason, evidence, checked.resolved.notes, checked.unsupported)
-            return
-        resolved = checked.resolved
-        conflicts = find_conflicts(cited_evidence(resolved.citations, evidence), evidence, min_score)
-        answer = answers.composed(standalone, resolved, evidence, conflicts, judged=self.verifier is not None)
+        checked = case.resolved.text  # what the quotes compose adds are judged against
+        case = policy.run("composed", case)
+        answer = answers.answer(standalone, case.resolved)
+        answer = replace(answer, verdict="mixed") if case.conflicts else answer
         if self.verifier:
-            cites = self.verifier.attach(standalone, answer.citations, resolved.text)
-            answer = replace(answer, citations=cites, unsupported=checked.unsupported)
-        yield answer
+            cites = self.verifier.attach(standalone, answer.citations, checked)
+            answer = replace(answer, citations=cites, unsupported=case.unsupported)
+        yield replace(answer, trace=policy.trace)
 
     def _draft(self, question: str, evidence: Sequence[Evidence]) -> Gen[Drafting, None, str]:
         """Stream the model's JSON draft, yielding its answer text with checked markers (and their verbatim quotes) as it

@@ -14,8 +14,9 @@ from core.text import has_word, tokenize
 from qa.cite import MARKER, Resolved, cited_evidence, make_citation, support, within
 from qa.conflict import Conflict
 from qa.records import Answer, Citation, Evidence, Timings, closest
-from qa.refusal import NUMBER, SpeakersNear, asked_speaker, missing_from, missing_numbers, speaker_found
-from qa.stance import is_yes_no, stance_of, verdict_of
+from qa.question import NUMBER, profile_of
+from qa.refusal import SpeakersNear, missing_from, missing_numbers, speaker_found
+from qa.stance import stance_of, verdict_of
 
 NOT_FOUND = "The briefings don't say."
 
@@ -43,22 +44,10 @@ class Answers:
         return Answer(self.question, resolved.text, cites, verdict, False, self.timings(), (), self.standalone, resolved.notes,
                       p_answerable=self.p_answerable)
 
-    def composed(self, question: str, resolved: Resolved, evidence: Sequence[Evidence], conflicts: Sequence[Conflict], *,
-                 judged: bool = False) -> Answer:
-        """The answer from checked citations: both sides of a yes/no question (or the closest passage of another
-        question), led by the values that copies state differently; a conflict makes the verdict "mixed".
-        ``judged``: the citations' stances come from the support judge (``qa.verify``) and are kept."""
-        if is_yes_no(question):
-            resolved = grouped(question, resolved, judged=True) if judged else both_sides(question, resolved, evidence)
-        else:
-            resolved = with_closest(resolved, evidence)  # the judge then checks the closest passage too
-        answer = self.answer(question, with_conflicts(resolved, conflicts))
-        return replace(answer, verdict="mixed") if conflicts else answer
-
     def extractive(self, question: str, evidence: Sequence[Evidence], min_score: float) -> Answer:
         """No generator: the best sentences themselves, each with its speaker and stance."""
         best = [e for e in closest(evidence) if e.cosine >= min_score][:3]
-        yes_no = is_yes_no(question)
+        yes_no = profile_of(question).yes_no
         cites = tuple(make_citation(i, ev, stance=stance_of(question, ev.text) if yes_no else "neutral") for i, ev in enumerate(best, 1))
         return self.answer(question, Resolved(statements(cites), cites, ()))
 
@@ -208,7 +197,7 @@ def mark_cut(text: str) -> str:
 def own_words(question: str, resolved: Resolved, evidence: Sequence[Evidence], speakers_near: SpeakersNear) -> Resolved:
     """For "what did X say": when the draft cites none of X's sentences but the evidence holds some,
     answer with X's best two statements instead (the small model sometimes quotes a bystander)."""
-    person = asked_speaker(question)
+    person = profile_of(question).speaker
     cited = cited_evidence(resolved.citations, evidence)
     if not person or speaker_found(person, [s for ev in cited for s in speakers_near(ev)]):
         return resolved

@@ -37,8 +37,9 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from qa.refusal import asked_speaker, missing_names, missing_numbers
-from qa.stance import is_yes_no, stance_of
+from qa.question import profile_of
+from qa.refusal import missing_names, missing_numbers
+from qa.stance import stance_of
 
 Label = Literal["supports", "contradicts", "unrelated"]
 Side = Literal["yes", "no", "neither"]
@@ -127,7 +128,7 @@ PREFIX = _SYSTEM.format("You check news quotes. There are two tasks.\n\n" + _SUP
 def task_text(question: str, claim: str, quote: str, speaker: str | None = None) -> str:
     """The variable part of one judgement, after ``PREFIX``: task B (side) for yes/no questions, else task A."""
     who = f"\nSpeaker: {speaker}" if speaker else ""
-    if is_yes_no(question):
+    if profile_of(question).yes_no:
         return _TURN.format(f"Task B.\nQuestion: {question}\nQuote: {quote}{who}")
     return _TURN.format(f"Task A.\nQuestion: {question}\nAnswer: {claim or '(see the question)'}\nQuote: {quote}{who}")
 
@@ -149,7 +150,7 @@ class Judge:
 
     def raw_many(self, question: str, shown: Sequence[tuple[str, str, str | None]]) -> list[dict[str, float]]:
         """``raw`` for each ``(claim, quote, speaker)``, in one call to the scorer."""
-        names = SIDES if is_yes_no(question) else LABELS
+        names = SIDES if profile_of(question).yes_no else LABELS
         items = [(task_text(question, claim, quote, speaker), [f" {n}" for n in names]) for claim, quote, speaker in shown]
         return [dict(zip(names, row)) for row in self.scorer.logprobs_many(PREFIX, items)] if items else []
 
@@ -171,7 +172,7 @@ class Judge:
     def decide(self, question: str, claim: str, quote: str, raw: Mapping[str, float], stated: str = "", article: str = "") -> Judgement:
         """Calibrate, veto and pick the label from ``raw`` log-probabilities (no model call)."""
         fired = tuple(veto_reasons(question, claim, f"{quote} {stated}".strip(), article)) if self.vetoes else ()
-        yes_no = is_yes_no(question)
+        yes_no = profile_of(question).yes_no
         names, bias, weights = (SIDES, self.calibration.side, self.calibration.side_weights) if yes_no else (
             LABELS, self.calibration.support, self.calibration.support_weights)
         if weights is not None:
@@ -245,7 +246,7 @@ def features(question: str, claim: str, quote: str, raw: Mapping[str, float]) ->
     lp = np.array(list(raw.values()), dtype=float)
     lp = lp - np.logaddexp.reduce(lp)
     qw, cw, tw = _content(question), _content(claim), _content(quote)
-    person = asked_speaker(question) or _said_by(claim)
+    person = profile_of(question).speaker or _said_by(claim)
     stance = stance_of(question, quote)
     return [*lp.tolist(),
             float(bool(missing_numbers(f"{question} {claim}", quote))),

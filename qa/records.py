@@ -21,6 +21,7 @@ Stance = Literal["yes", "no", "neutral"]
 Speech = Literal["direct", "reported"]  # a quotation of the speaker, or "X said that …"
 SupportLabel = Literal["supports", "contradicts", "unrelated"]
 Side = Literal["yes", "no", "neither"]
+Action = Literal["refused", "rewrote", "vetoed"]
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,19 @@ class Drafting:
 
 
 @dataclass(frozen=True)
+class Fired:
+    """One rule of the answer policy (``qa.policy.STEPS``) that acted on an answer, and what it did.
+
+    >>> Fired("closest_passage", "rewrote", "showed the closest passage too").rule
+    'closest_passage'
+    """
+
+    rule: str
+    action: Action
+    did: str
+
+
+@dataclass(frozen=True)
 class Timings:
     retrieve_s: float
     generate_s: float
@@ -150,6 +164,7 @@ class Answer:
     notes: tuple[str, ...] = field(default=())  # e.g. citations the model gave that did not verify
     unsupported: tuple[str, ...] = ()  # answer sentences cut because the judge found no quote supporting them
     p_answerable: float | None = None  # the model's probability of "answerable": true (None: no model, or it cannot tell)
+    trace: tuple[Fired, ...] = ()  # the policy's rules that fired, in order (``briefqa ask --explain``)
 
 
 def citation_json(c: Citation) -> dict[str, object]:
@@ -177,4 +192,5 @@ def answer_json(a: Answer) -> dict[str, object]:
         "notes": list(a.notes),
         "unsupported": list(a.unsupported),
         "p_answerable": None if a.p_answerable is None else round(a.p_answerable, 4),
+        "trace": [{"rule": f.rule, "action": f.action, "did": f.did} for f in a.trace],
     }

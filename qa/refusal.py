@@ -1,20 +1,13 @@
-"""The refusal policy: every check that turns a question into "The briefings don't say", in one place.
+"""The refusal checks: each returns why a question gets "The briefings don't say", or None.
 
-Before the model (``before_model``):
-1. Nothing retrieved, or the best evidence sentence is only weakly similar to the question (its cosine
-   is under ``min_evidence_score``), unless one sentence mentions every name of the question.
-2. A name in the question (a capitalised word such as "China") appears in none of the retrieved passages.
-3. A number in the question ("2018", "season 4") appears in none of the retrieved passages.
-4. The question asks what someone said ("What did Putin say …", "according to Putin") and no
-   retrieved sentence is attributed to that person: a mention is not a statement.
+The order they run in, and the rules they belong to, are ``qa.policy.STEPS`` (one table for every refusal, veto
+and rewrite); here is what each check reads. Before the model: ``unretrieved``, ``off_topic`` (cosine under
+``min_evidence_score`` unless a sentence names every name of the question), ``terms_absent`` (a name or number of
+the question in no passage), ``speaker_absent`` ("what did X say" and no passage quotes X: a mention is not a
+statement). After it: ``declined``, ``cites_nothing``, ``terms_uncited``, ``invented``, ``uncounted``,
+``speaker_uncited``. The support judge's refusals stay with it (``qa.verify``: every claim cut; ``doubted``).
 
-After the model (``declined``, ``after_model``): the model said the evidence does not answer; its draft
-cites nothing that verifies; a name or number of the question is in none of the cited articles (a year is
-a hard constraint); the draft states a figure no evidence sentence does; "how many N" and no cited sentence
-mentions N (kept beside the judge, which checks a claim against its quote, not against the question:
-"How many people?" answered "3,200 homes"); "what did X say" and no cited sentence is X's or continues X's quotation.
-
-To add a rule: a check here returning the reason, called from one of these three functions.
+To add a refusal: a check here, and its row in ``qa.policy.STEPS``.
 
 >>> missing_names("How much oil does Iran export to China?", "Iran said it would export oil.")
 ['China']
@@ -22,8 +15,6 @@ To add a rule: a check here returning the reason, called from one of these three
 []
 >>> missing_numbers("Who won Wimbledon in 2018?", "Wimbledon 2019: Serena Williams")
 ['2018']
->>> asked_speaker("What did Vladimir Putin say about the strikes?")
-'Vladimir Putin'
 """
 
 from __future__ import annotations
@@ -33,31 +24,13 @@ from collections.abc import Callable, Iterable, Sequence
 
 from core.text import has_word, tokenize
 from index.records import Article
-from qa.cite import MARKER, Resolved, cited_evidence
+from qa.cite import MARKER, Resolved
 from qa.prompt import Draft
+from qa.question import NUMBER, QuestionProfile, profile_of, question_names
 from qa.records import Evidence
 from qa.speaker import speech_by
 
 SpeakersNear = Callable[[Evidence], list[str]]  # the speakers (name and role) of a sentence and its neighbours
-
-_NAME_RUN = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)*)")
-_QUESTION_WORDS = frozenset("who what when where why how which whom whose did does do is are was were has have had can could will would should i".split())
-_SPEECH_Q = re.compile(
-    r"\b(?i:what|how)\s+(?:did|does|do|has|have|had)\s+(?:the\s+)?(?P<a>[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)*)\s+"
-    r"(?:say|said|tell|told|think|claim|argue|describe|mean|write|announce)\b"
-    r"|\b(?i:according to)\s+(?P<b>[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)*)"
-)
-
-
-def question_names(question: str) -> list[str]:
-    """Runs of capitalised words after the question's first word ("Vladimir Putin"), question words excluded."""
-    names = []
-    for run in _NAME_RUN.findall(question.strip()):
-        words = [w for w in run.split() if w.lower() not in _QUESTION_WORDS]
-        if words:
-            names.append(" ".join(words))
-    return names
-
 
 def missing_names(question: str, context: str) -> list[str]:
     """The question's names whose last word ``context`` never mentions (prefix match: "Israeli" ~ "Israel")."""
@@ -70,9 +43,6 @@ def missing_names(question: str, context: str) -> list[str]:
         if not any(w.startswith(stem) or (stem.startswith(w) and len(w) >= 4) for w in words):
             missing.append(name)
     return missing
-
-
-NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*")
 
 
 def missing_numbers(question: str, context: str) -> list[str]:
@@ -93,14 +63,8 @@ def missing_from(question: str, articles: Iterable[Article]) -> list[str]:
 def names_all_in(question: str, evidence: Sequence[Evidence]) -> bool:
     """Whether the question names someone or something and one evidence sentence mentions every name
     ("Who is Tom Reyes?"): such a question is on topic even when the sentence is long and its cosine low."""
-    names = question_names(question)
+    names = profile_of(question).names
     return bool(names) and any(not missing_names(question, ev.text) for ev in evidence)
-
-
-def asked_speaker(question: str) -> str | None:
-    """The person whose statement the question asks about, if it asks about one."""
-    m = _SPEECH_Q.search(question)
-    return (m.group("a") or m.group("b")) if m else None
 
 
 def speaker_found(person: str, speakers: Iterable[str]) -> bool:
@@ -109,17 +73,28 @@ def speaker_found(person: str, speakers: Iterable[str]) -> bool:
     return any(surname in s.lower() for s in speakers)
 
 
-def before_model(question: str, passages_text: str, evidence: Sequence[Evidence], speakers: Iterable[str], min_score: float) -> str | None:
-    """Why to refuse without asking the model, if so: ``passages_text`` is the retrieved passages' text and
-    titles, ``speakers`` the speakers (name and role) of their articles."""
-    if not evidence:
-        return "Nothing in the indexed briefings matches the question."
-    if max(e.cosine for e in evidence) < min_score and not names_all_in(question, evidence):
+def unretrieved(evidence: Sequence[Evidence]) -> str | None:
+    """Nothing retrieved at all."""
+    return None if evidence else "Nothing in the indexed briefings matches the question."
+
+
+def off_topic(profile: QuestionProfile, evidence: Sequence[Evidence], min_score: float) -> str | None:
+    """The best evidence sentence is only weakly similar (cosine under ``min_score``) and no sentence names every
+    name of the question."""
+    if evidence and max(e.cosine for e in evidence) < min_score and not names_all_in(profile.text, evidence):
         return "The closest passages are only loosely related to the question."
-    absent = missing_terms(question, passages_text)
-    if absent:
-        return f"The briefings never mention {', '.join(absent)}."
-    person = asked_speaker(question)
+    return None
+
+
+def terms_absent(profile: QuestionProfile, passages_text: str) -> str | None:
+    """A name or number of the question is in none of the retrieved passages (``passages_text``: their text and titles)."""
+    absent = missing_terms(profile.text, passages_text)
+    return f"The briefings never mention {', '.join(absent)}." if absent else None
+
+
+def speaker_absent(profile: QuestionProfile, passages_text: str, speakers: Iterable[str]) -> str | None:
+    """The question asks what someone said and no retrieved sentence is theirs (``speakers``: of the passages' articles)."""
+    person = profile.speaker
     if person and not speaker_found(person, speakers) and not speech_by(person, passages_text):
         return f"The briefings quote no statement by {person}."
     return None
@@ -132,29 +107,38 @@ def declined(draft: Draft) -> str | None:
     return None
 
 
-def after_model(question: str, draft: str, resolved: Resolved, evidence: Sequence[Evidence], speakers_near: SpeakersNear) -> str | None:
-    """Why the checked draft cannot stand, if it cannot: nothing in it verifies, or the cited sentences cannot
-    carry it (see the module's list)."""
-    if not any(c.verified for c in resolved.citations):
-        return "The model's draft cited nothing that could be checked."
-    cited = cited_evidence(resolved.citations, evidence)
+def cites_nothing(resolved: Resolved) -> str | None:
+    """No citation of the checked draft verifies."""
+    return None if any(c.verified for c in resolved.citations) else "The model's draft cited nothing that could be checked."
+
+
+def terms_uncited(profile: QuestionProfile, cited: Sequence[Evidence]) -> str | None:
+    """A name or number of the question is in none of the cited sentences' articles (a year is a hard constraint)."""
+    absent = missing_from(profile.text, {ev.article.id: ev.article for ev in cited}.values())
+    return f"The passages the answer would cite never mention {', '.join(absent)}." if absent else None
+
+
+def invented(profile: QuestionProfile, draft: str, evidence: Sequence[Evidence], cited: Sequence[Evidence]) -> str | None:
+    """The draft states a figure that neither the question, an evidence sentence nor a cited article's title or date does."""
     articles = {ev.article.id: ev.article for ev in cited}.values()
-    absent = missing_from(question, articles)
-    if absent:
-        return f"The passages the answer would cite never mention {', '.join(absent)}."
-    shown = " ".join([question, *(ev.text for ev in evidence), *(f"{a.title} {a.published or ''}" for a in articles)])
-    invented = missing_numbers(MARKER.sub(" ", draft), shown)
-    if invented:
-        return f"The model's draft states {', '.join(invented)}, which no evidence sentence does."
-    counted = _HOW_MANY.search(question)
-    noun = tokenize(counted.group(1)) if counted else []
-    if noun and not has_word(noun[0], set(tokenize(" ".join(ev.text for ev in cited)))):
-        return f"None of the sentences the answer would cite counts {counted.group(1)}."
-    person = asked_speaker(question)
+    shown = " ".join([profile.text, *(ev.text for ev in evidence), *(f"{a.title} {a.published or ''}" for a in articles)])
+    figures = missing_numbers(MARKER.sub(" ", draft), shown)
+    return f"The model's draft states {', '.join(figures)}, which no evidence sentence does." if figures else None
+
+
+def uncounted(profile: QuestionProfile, cited: Sequence[Evidence]) -> str | None:
+    """"How many N" and no cited sentence mentions N (the judge checks a claim against its quote, not against the
+    question: "How many people?" answered "3,200 homes")."""
+    noun = profile.counted_token
+    if noun and not has_word(noun, set(tokenize(" ".join(ev.text for ev in cited)))):
+        return f"None of the sentences the answer would cite counts {profile.counted}."
+    return None
+
+
+def speaker_uncited(profile: QuestionProfile, cited: Sequence[Evidence], speakers_near: SpeakersNear) -> str | None:
+    """"What did X say" and no cited sentence is X's or continues X's quotation."""
+    person = profile.speaker
     if person and not speaker_found(person, [s for ev in cited for s in speakers_near(ev)]) and not speech_by(
             person, " ".join(ev.text for ev in cited)):
         return f"None of the sentences the answer would cite is a statement by {person}."
     return None
-
-
-_HOW_MANY = re.compile(r"\bhow\s+many\s+([a-z]+)", re.I)

@@ -44,6 +44,7 @@ from qa.generators import Generator, make_generator
 from qa.checker import Checker, CheckerJudge
 from qa.factcheck import FactCheck, check_claim
 from qa.judge import Judge, load_calibration
+from qa.policy import rules_off
 from qa.records import Answer, Drafting, Reading
 from qa.retrieve import Retriever
 from qa.verify import Verifier
@@ -90,10 +91,11 @@ def open_assistant(
 def make_verifier(settings: Settings, generator: object) -> Verifier | None:
     """The support judge ``settings.judge`` names: the local model's log-probabilities (only a generator that can
     score labels; others get word rules), our checker (whatever the generator), or none."""
+    vetoes = "no_invention" not in rules_off(settings)  # the judge's vetoes belong to that rule of qa.policy
     if settings.judge == "checker":
-        return Verifier(CheckerJudge(Checker.load()))
+        return Verifier(CheckerJudge(Checker.load(), vetoes=vetoes))
     if settings.judge == "llm" and hasattr(generator, "logprobs_many"):
-        return Verifier(Judge(generator, load_calibration()))  # type: ignore[arg-type]
+        return Verifier(Judge(generator, load_calibration(), vetoes=vetoes))  # type: ignore[arg-type]
     return None
 
 _assistants: dict[str, Assistant] = {}

@@ -21,9 +21,11 @@ import re
 from collections.abc import Iterable
 
 from core.text import STOPWORDS
+from qa.question import is_yes_no, profile_of
 from qa.records import Stance, Verdict
 
-_YES_NO = re.compile(r"^\s*(did|does|do|is|are|was|were|has|have|had|can|could|will|would|should)\b", re.I)
+__all__ = ["clause_stances", "is_yes_no", "predicate_terms", "stance_of", "verdict_of"]  # is_yes_no: qa.question's, re-exported
+
 _WORD = re.compile(r"[\w’']+")
 _NEGATORS = frozenset(
     """not no never none nobody neither nor without deny denies denied denying denial denials myth myths false
@@ -34,14 +36,9 @@ _CLAUSE = re.compile(r"[,;:]\s+|\s[-–—]\s")
 _ASKED = re.compile(r"\basked (?:him |her |them )?(?:if|whether)\b", re.I)
 
 
-def is_yes_no(question: str) -> bool:
-    """Whether ``question`` expects a yes/no answer ("Did…", "Is…", "Has…")."""
-    return bool(_YES_NO.match(question))
-
-
 def predicate_terms(question: str) -> set[str]:
     """The question's content words other than its capitalised names, as comparison keys."""
-    names = {w.lower() for w in re.findall(r"\b[A-Z][\w’'-]*", question[1:])}
+    names = {w.lower() for name in profile_of(question).names for w in name.split()}
     words = [w.lower() for w in _WORD.findall(question)]
     keep = [w for w in words[1:] if w not in STOPWORDS and w not in names and w not in {"call", "called", "calls"}]
     return {_key(w) for w in keep}
@@ -75,7 +72,7 @@ def verdict_of(question: str, stances: Iterable[Stance], *, refused: bool = Fals
     if refused:
         return "not_found"
     seen = set(stances)
-    if not is_yes_no(question):
+    if not profile_of(question).yes_no:
         return "supported"
     if {"yes", "no"} <= seen:
         return "mixed"

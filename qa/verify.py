@@ -26,16 +26,16 @@ Example (a fake scorer; the app passes the model worker)::
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
 from qa.cite import MARKER, Resolved, make_citation
 from qa.compose import CLAIMS_DISAGREEMENT, rule_candidates
 from qa.judge import Judge, Judgement
-from qa.records import Citation, Evidence, Stance, Support, closest
-from qa.refusal import NUMBER, missing_numbers
-from qa.stance import is_yes_no
+from qa.records import Citation, Evidence, Fired, Stance, Support, closest
+from qa.question import NUMBER, profile_of
+from qa.refusal import missing_numbers
 
 OPPOSITE_CANDIDATES = 2  # uncited sentences the rules call opposite that the judge reads, at most (LLM judge)
 ADDED_SIDE_P = 0.7  # the checker reads every uncited sentence for a missing side; one is added at this p_side or more
@@ -54,6 +54,7 @@ class Checked:
     resolved: Resolved
     unsupported: tuple[str, ...] = ()
     refusal: str | None = None
+    fired: tuple[Fired, ...] = ()  # what the judge's rules did (``qa.policy``: no_invention, judge_cut, sides)
 
 
 class Verifier:
@@ -62,18 +63,21 @@ class Verifier:
     def __init__(self, judge: Judge) -> None:
         self.judge = judge
 
-    def check(self, question: str, resolved: Resolved, evidence: Sequence[Evidence]) -> Checked:
-        """Judge ``resolved``'s verified citations; cut unsupported claims (wh) or set the sides (yes/no)."""
-        if is_yes_no(question):
-            return Checked(self._sides(question, resolved, evidence))
-        return self._claims(question, resolved, evidence)
+    def check(self, question: str, resolved: Resolved, evidence: Sequence[Evidence], *, cut: bool = True,
+              search: bool = True) -> Checked:
+        """Judge ``resolved``'s verified citations; cut unsupported claims (wh) or set the sides (yes/no).
+        ``cut``: cut (and re-cite) claims (the policy's rule ``judge_cut``); ``search``: look for a missing side
+        among the uncited sentences (rule ``sides``)."""
+        if profile_of(question).yes_no:
+            return self._sides(question, resolved, evidence, search)
+        return self._claims(question, resolved, evidence, cut)
 
     def attach(self, question: str, citations: Sequence[Citation], answer: str = "") -> tuple[Citation, ...]:
         """Judge the citations that have no ``support`` yet (quotes compose added: the closest passage, the
         other copy of a conflicting statement) against the checked ``answer`` they are shown beside (its text
         with markers; for yes/no questions, their side of the question)."""
         todo = [c for c in citations if c.support is None]
-        claim = "" if is_yes_no(question) else claim_text(answer)
+        claim = "" if profile_of(question).yes_no else claim_text(answer)
         found = dict(zip((id(c) for c in todo), self._judge(question, [(claim, c) for c in todo])))
         return tuple(replace(c, support=found[id(c)]) if id(c) in found else c for c in citations)
 
@@ -98,15 +102,17 @@ class Verifier:
             [(texts or {}).get(c.article_id, "") for _, c in pairs],
         )
 
-    def _claims(self, question: str, resolved: Resolved, evidence: Sequence[Evidence]) -> Checked:
+    def _claims(self, question: str, resolved: Resolved, evidence: Sequence[Evidence], cutting: bool) -> Checked:
         cites = {c.n: c for c in resolved.citations if c.verified}
         claims = [(s, claim_text(s), [int(n) for n in re.findall(r"\[(\d+)\]", s) if int(n) in cites])
                   for s in split_claims(resolved.text)]
         pairs = [(claim, cites[n]) for _, claim, ns in claims for n in ns]
         texts = {ev.article.id: f"{ev.article.title} {ev.article.text}" for ev in evidence}
         judged = dict(zip(((claim, c.n) for claim, c in pairs), self._judgements(question, pairs, texts, together=True)))
-        cut = [claim for _, claim, ns in claims if ns and all(_surely_rejected(judged[(claim, n)]) for n in ns)]
+        cut = [claim for _, claim, ns in claims if cutting and ns and all(_surely_rejected(judged[(claim, n)]) for n in ns)]
         recited = self._recite(question, cut, list(cites.values()), evidence, texts)
+        fired = [*_vetoes(judged.values()), *(Fired("judge_cut", "rewrote", f"re-cited {c!r} to the sentence that states it")
+                                              for c in recited)]
         kept_text, unsupported, support = [], [], {}
         for sentence, claim, ns in claims:
             if claim in recited:  # the model cited the wrong sentence; the one that states the claim replaces it
@@ -122,11 +128,13 @@ class Verifier:
                     if n not in support or v.label == "supports":
                         support[n] = v
         notes = (*resolved.notes, *(f"cut, not supported by its quotes: {c!r}" for c in unsupported))
+        fired += [Fired("judge_cut", "rewrote", f"cut {c!r}: the judge found no quote that supports it") for c in unsupported]
         if pairs and not support:
             reason = "none of the quotes found states it (each was checked against the answer by the support judge)"
-            return Checked(Resolved("", (), tuple(notes)), tuple(unsupported), reason)
+            fired.append(Fired("judge_cut", "refused", reason))
+            return Checked(Resolved("", (), tuple(notes)), tuple(unsupported), reason, tuple(fired))
         citations = (*resolved.citations, *recited.values())
-        return Checked(renumber("".join(kept_text).strip(), citations, support, notes), tuple(unsupported))
+        return Checked(renumber("".join(kept_text).strip(), citations, support, notes), tuple(unsupported), None, tuple(fired))
 
     def _recite(
         self, question: str, cut: Sequence[str], cited: Sequence[Citation], evidence: Sequence[Evidence], texts: Mapping[str, str]
@@ -157,11 +165,13 @@ class Verifier:
                 found[claim] = replace(c, n=n, support=_support(j, claim))
         return found
 
-    def _sides(self, question: str, resolved: Resolved, evidence: Sequence[Evidence]) -> Resolved:
+    def _sides(self, question: str, resolved: Resolved, evidence: Sequence[Evidence], search: bool) -> Checked:
         cites = [c for c in resolved.citations if c.verified]
-        cites = [_sided(c, s) for c, s in zip(cites, self._judge(question, [("", c) for c in cites]))]
+        judgements = self._judgements(question, [("", c) for c in cites])
+        cites = [_sided(c, _support(j, "")) for c, j in zip(cites, judgements)]
+        fired = _vetoes(judgements)
         wanted = {"yes", "no"} - {c.stance for c in cites}
-        if wanted:  # a side no shown quote takes: look for it among the uncited sentences
+        if wanted and search:  # a side no shown quote takes: look for it among the uncited sentences
             candidates = self._side_candidates(question, cites, evidence, wanted)
             judged = sorted(zip(candidates, self._judge(question, [("", c) for c in candidates])),
                             key=lambda cs: -(cs[1].p_side or 0.0))  # the surest first (the rules' shortlist: closest first)
@@ -170,7 +180,8 @@ class Verifier:
                 if _STANCE[s.side or "neither"] in wanted and (s.p_side or 0.0) >= floor:
                     cites.append(replace(_sided(c, s), n=len(cites) + 1))
                     wanted.discard(_STANCE[s.side or "neither"])
-        return Resolved(resolved.text, tuple(cites), resolved.notes)
+                    fired.append(Fired("sides", "rewrote", f"added an uncited quote that says {s.side} [{len(cites)}]"))
+        return Checked(Resolved(resolved.text, tuple(cites), resolved.notes), fired=tuple(fired))
 
     def _side_candidates(self, question: str, cites: Sequence[Citation], evidence: Sequence[Evidence], wanted: set[str]) -> list[Citation]:
         """The uncited sentences to judge for a missing side: every one when the judge is cheap (the checker reads
@@ -260,6 +271,11 @@ def _surely_rejected(j: Judgement) -> bool:
     p ≥ ``CUT_P`` and not the model's own first choice either (the calibration's code signals misfire when the
     quote names a person or a thing by a pronoun or a short name; then the claim stays, with its label)."""
     return j.label != "supports" and (bool(j.vetoes) or (j.p >= CUT_P and j.model != "supports"))
+
+
+def _vetoes(judgements: Iterable[Judgement]) -> list[Fired]:
+    """The judge's vetoes that fired, as trace records of the rule ``no_invention``."""
+    return [Fired("no_invention", "vetoed", v) for j in judgements for v in dict.fromkeys(j.vetoes)]
 
 
 def _support(j: Judgement, claim: str) -> Support:

@@ -11,7 +11,7 @@ from qa.service import open_indexer
 
 ROOT = Path(__file__).resolve().parents[1]
 ANSWER_KEYS = ["question", "answer", "verdict", "refused", "citations", "timings", "related", "standalone_question", "notes", "unsupported",
-               "p_answerable"]
+               "p_answerable", "trace"]
 CITATION_KEYS = ["n", "quote", "article_id", "title", "source", "published", "path", "start", "end", "speaker", "verified", "role",
                  "stance", "speech", "support"]
 

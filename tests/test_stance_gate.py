@@ -8,7 +8,10 @@ from qa.chat import contextualize
 from index.records import Article
 from index.sentences import sentences_of
 from qa.records import Evidence
-from qa.refusal import asked_speaker, before_model, missing_names, question_names, speaker_found
+from qa.question import asked_speaker, question_names
+from qa.policy import Case, Policy
+from qa.question import profile_of
+from qa.refusal import missing_names, speaker_found
 from qa.speaker import speech_by
 from qa.stance import is_yes_no, stance_of, verdict_of
 
@@ -70,6 +73,10 @@ def test_a_statement_with_unbalanced_quotation_marks_still_counts_as_the_speaker
     article = Article.create(title="Hewitt falls to Dent", text=text)
     evidence = [Evidence(1, article, s, 0.6, speaker="Joachim Johansson") for s in sentences_of(article.id, text)]
     assert speech_by("Lleyton Hewitt", text) and not speech_by("Steve Jobs", text)
-    assert before_model("What did Hewitt say about his defeat?", text, evidence, ["Joachim Johansson"], 0.3) is None
-    assert before_model("What did Enqvist say about it?", text, evidence, ["Joachim Johansson"], 0.3) == (
-        "The briefings quote no statement by Enqvist.")
+
+    def before_model(question: str) -> str | None:
+        case = Case(profile_of(question), tuple(evidence), 0.3, text, ("Joachim Johansson",))
+        return Policy().run("retrieved", case).refusal
+
+    assert before_model("What did Hewitt say about his defeat?") is None
+    assert before_model("What did Enqvist say about it?") == "The briefings quote no statement by Enqvist."

@@ -4,7 +4,7 @@
     briefqa index watch https://feeds.example.org/world.xml --every 30m # new items only, a line per round
     briefqa index list
     briefqa index export all.jsonl      # every article, in the JSONL shape index add reads back
-    briefqa ask "Did Russia call Iran an ally?" [--json | --format markdown] [--since 2026-01-01] [--source Reuters]
+    briefqa ask "Did Russia call Iran an ally?" [--json | --format markdown] [--since 2026-01-01] [--source Reuters] [--explain]
     briefqa eval eval/seed_dev.jsonl
     briefqa serve [--host 127.0.0.1] [--port 7860] [--auth user:password]   # the chat page
     briefqa check "Russia called Iran an ally"   # quotes that support / contradict a claim (--pairs FILE.jsonl: one verdict a line)
@@ -176,6 +176,7 @@ def ask(
     since: Annotated[Optional[str], typer.Option(help="Only articles published on or after YYYY-MM-DD (undated ones left out).")] = None,
     until: Annotated[Optional[str], typer.Option(help="Only articles published on or before YYYY-MM-DD (undated ones left out).")] = None,
     source: Annotated[Optional[list[str]], typer.Option("--source", help="Only this outlet (exact name, any case; repeatable).")] = None,
+    explain: Annotated[bool, typer.Option("--explain", help="Also print the answer rules that fired, in order (qa/policy.py; --json: its trace).")] = False,
     data_dir: DataDir = None,
     generator: Generator = None,
 ) -> None:
@@ -199,10 +200,20 @@ def ask(
     assert final is not None
     if fmt is not Format.text:
         typer.echo(json.dumps(answer_json(final), ensure_ascii=False, indent=2) if fmt is Format.json else answer_markdown(final))
+        if explain and fmt is Format.markdown:
+            typer.echo(_explained(final))
         return
     if shown:
         typer.echo("\r\033[K", nl=False)
     typer.echo(_render(final))
+    if explain:
+        typer.echo(_explained(final))
+
+
+def _explained(a) -> str:  # noqa: ANN001 - qa.records.Answer
+    """The rules that fired, in order: "rules: 2 fired\n  closest_passage  rewrote  showed the closest passage too"."""
+    return "\n".join([f"rules: {len(a.trace)} fired (qa/policy.py; BRIEFQA_RULES_OFF switches one off)",
+                      *(f"  {f.rule:<16} {f.action:<8} {f.did}" for f in a.trace)])
 
 
 def _render(a) -> str:  # noqa: ANN001 - qa.records.Answer
