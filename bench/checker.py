@@ -4,6 +4,7 @@
     python bench/checker.py --llm           # also the 1.5B judge (its fitted calibration; raw scores cached in /tmp)
     python bench/checker.py --speed         # also ms per pair (batches of 8) and the model's load time
     python bench/checker.py --fit           # first fit the label biases on the calib split (qa/checker_model/calibration.json)
+    python bench/checker.py --fit --model /tmp/v3   # a candidate model folder (train_checker.py --out), fitted there
 
 Sets: ``eval/support/triples.jsonl`` split ``test`` (279; the ``calib`` split is never used to train the checker)
 and ``eval/checker_fresh/triples.jsonl`` (written by a helper from 30+ BBC articles the training never saw).
@@ -43,8 +44,8 @@ def load(name: str) -> list[dict]:
     return [r for r in rows if split is None or r["split"] == split]
 
 
-def checker_system(calibration: Calibration | None = None) -> Decide:
-    judge = CheckerJudge(Checker.load(), calibration)
+def checker_system(folder: Path = MODEL_DIR, calibration: Calibration | None = None) -> Decide:
+    judge = CheckerJudge(Checker.load(folder), calibration)
 
     def decide(t: dict) -> tuple[str, str | None]:
         j = judge.judge(t["question"].rstrip(" |"), t["claim"], t["quote"])
@@ -53,13 +54,13 @@ def checker_system(calibration: Calibration | None = None) -> Decide:
     return decide
 
 
-def fit() -> None:
+def fit(folder: Path = MODEL_DIR) -> None:
     """Per-label biases on the checker's log-probabilities, fitted on the calib split of eval/support only, written
     beside the model with the sha256 of the model file and of the triples they were fitted on."""
     path = ROOT / "eval" / "support" / "triples.jsonl"
     calib = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     calib = [t for t in calib if t["split"] == "calib"]
-    checker = Checker.load()
+    checker = Checker.load(folder)
     judge = CheckerJudge(checker, DEFAULT_CALIBRATION)
     raw = {t["id"]: judge.raw(t["question"].rstrip(" |"), t["claim"], t["quote"]) for t in calib}
     wh = [(raw[t["id"]], t["label"]) for t in calib if not t["side"]]
@@ -67,7 +68,7 @@ def fit() -> None:
     fitted = {"model_sha256": checker.sha256, "fitted_on": "eval/support/triples.jsonl split calib",
               "fitted_on_sha256": hashlib.sha256(json.dumps(calib, sort_keys=True).encode()).hexdigest(),
               "support": fit_calibration(wh, list(LABELS)), "side": fit_calibration(yn, list(SIDES))}
-    (MODEL_DIR / CALIBRATION_FILE).write_text(json.dumps(fitted, indent=1) + "\n", encoding="utf-8")
+    (folder / CALIBRATION_FILE).write_text(json.dumps(fitted, indent=1) + "\n", encoding="utf-8")
     print(f"fitted on {len(calib)} calib triples: support {fitted['support']}, side {fitted['side']}")
 
 
@@ -111,9 +112,9 @@ def table(triples: list[dict], systems: dict[str, Decide]) -> str:
     return "\n".join(lines)
 
 
-def speed() -> str:
+def speed(folder: Path = MODEL_DIR) -> str:
     t0 = time.perf_counter()
-    checker = Checker(MODEL_DIR)  # a fresh session: the load a new process pays
+    checker = Checker(folder)  # a fresh session: the load a new process pays
     load_s = time.perf_counter() - t0
     rows = [t for name in SETS for t in load(name)][:400]
     pairs = [("side" if t["side"] else "supports", t["question"], t["claim"], t["quote"]) for t in rows]
@@ -131,23 +132,25 @@ def main() -> int:
     ap.add_argument("--llm", action="store_true", help="also the 1.5B judge (minutes of model time on first run)")
     ap.add_argument("--speed", action="store_true")
     ap.add_argument("--fit", action="store_true", help="fit the checker's label biases on the calib split first")
+    ap.add_argument("--model", type=Path, default=MODEL_DIR, help="the model folder (a candidate from train_checker.py --out)")
     args = ap.parse_args()
     if args.fit:
-        fit()
-    meta = Checker.load().meta
+        fit(args.model)
+    meta = Checker.load(args.model).meta
     print(f"checker: {meta.get('command', '?')} (data sha256 {str(meta.get('data_sha256', '?'))[:12]}, {meta.get('steps', '?')} steps)")
     for name in SETS:
         triples = load(name)
         if not triples:
             print(f"\n{name}: no triples found")
             continue
-        systems: dict[str, Decide] = {"checker": checker_system(), "checker, raw": checker_system(DEFAULT_CALIBRATION)}
+        systems: dict[str, Decide] = {"checker": checker_system(args.model),
+                                     "checker, raw": checker_system(args.model, DEFAULT_CALIBRATION)}
         if args.llm:
             systems["1.5B judge"] = llm_system(triples)
         systems["rules"] = rules
         print(f"\n{name} ({len(triples)} triples)\n{table(triples, systems)}")
     if args.speed:
-        print("\n" + speed())
+        print("\n" + speed(args.model))
     return 0
 
 

@@ -129,7 +129,9 @@ def _supports(art: TrainArticle, s: str, sents: list[str], rng: random.Random, n
     if _is_name(speaker) and names:
         other = [n for n in names if n.split()[-1] not in s]
         if other:
-            made.append(("other_speaker", f"{rng.choice(other)} said {claim[0].lower()}{claim[1:]}", 2))
+            who = rng.choice(other)
+            made.append(("other_speaker", f"{who} said {claim[0].lower()}{claim[1:]}", 2))
+            yield Pair("supports", f"What did {who} say?", f"{who} said {claim[0].lower()}{claim[1:]}", s, 2, "other_speaker", art.path)
     for kind, text, label in made:
         if text and text != claim:
             yield Pair("supports", "", text, s, label, kind, art.path)
@@ -198,11 +200,12 @@ def from_llm(row: dict, art: TrainArticle, sents: list[str], rng: random.Random,
             yield Pair("answers", question, "", rng.choice(near), 1, "off_topic", art.path)
         yield Pair("answers", question, "", foreign, 2, "unrelated", art.path)
         if answer and answer != s and _numbers_kept(answer, s) and _names_kept(answer, s) and len(_new_stems(answer, s)) <= 2:
-            yield Pair("supports", question, answer, s, 0, "paraphrase", art.path)
-            for kind, text in (("wrong_number", edits.change_number(answer, rng, nums)), ("wrong_year", edits.change_year(answer, rng)),
-                               ("negation", edits.negate(answer))):
-                if text:
-                    yield Pair("supports", question, text, s, 1, kind, art.path)
+            for asked in (question, ""):  # with and without its question, as the answer path and `check` read it
+                yield Pair("supports", asked, answer, s, 0, "paraphrase", art.path)
+                for kind, text in (("wrong_number", edits.change_number(answer, rng, nums)), ("wrong_year", edits.change_year(answer, rng)),
+                                   ("negation", edits.negate(answer))):
+                    if text:
+                        yield Pair("supports", asked, text, s, 1, kind, art.path)
             if near:
                 yield Pair("supports", question, answer, rng.choice(near), 2, "off_topic", art.path)
     if yes_q.endswith("?") and re.match(r"(?i)(is|are|was|were|will|would|can|could|has|have|had|do|does|did|should)\b", yes_q) \
@@ -212,6 +215,12 @@ def from_llm(row: dict, art: TrainArticle, sents: list[str], rng: random.Random,
             yield Pair("side", changed, "", s, 1, "wrong_number", art.path)
         if near:
             yield Pair("side", yes_q, "", rng.choice(near), 2, "off_topic", art.path)
+        if neg := edits.negate(s):  # the same real question against the quote edited: its side is known
+            yield Pair("side", yes_q, "", neg, 1, "llm_negation", art.path)
+            yield Pair("side", yes_q, "", _deny(neg, rng), 0, "llm_double_negation", art.path)
+        yield Pair("side", yes_q, "", _deny(s, rng), 1, "llm_denial", art.path)
+        if hedged := edits.hedge(s):
+            yield Pair("side", yes_q, "", hedged, 2, "llm_conditional", art.path)
 
 
 def generate(seed: int = SEED, llm_path: Path = DATA / "llm_raw.jsonl") -> list[Pair]:
