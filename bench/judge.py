@@ -32,7 +32,8 @@ sys.path.insert(0, str(ROOT))
 
 from qa.refusal import missing_terms  # noqa: E402
 from qa.judge import (  # noqa: E402
-    CALIBRATION, LABELS, PREFIX, SIDES, Calibration, Judge, _claim_side, features, fit_calibration, fit_weights, task_text,
+    CALIBRATION, LABELS, PREFIX, SIDES, Calibration, Judge, _claim_side, calib_lines, features, fit_calibration, fit_digest,
+    fit_weights, task_text,
 )
 from qa.stance import is_yes_no, stance_of  # noqa: E402
 
@@ -168,7 +169,8 @@ def main() -> int:
         print(f"  {mode}: 5-fold CV label accuracy on calib by l2: " + ", ".join(f"{k}: {100 * v:.1f}%" for k, v in cv.items()))
     cals = {"bias": fit(calib, raw, "bias"), **{m: fit(calib, raw, m, choices[m]) for m in choices}}
     out = CALIBRATION
-    out.write_text(json.dumps({"prompt": digest, "l2": choices["lr"], **dataclasses.asdict(cals["lr"])}, indent=1) + "\n")
+    lines = calib_lines()[: args.limit] if args.limit else calib_lines()  # the hash the app checks it against (qa.judge.fit_check)
+    out.write_text(json.dumps({"fitted_on": fit_digest(lines), "l2": choices["lr"], **dataclasses.asdict(cals["lr"])}, indent=1) + "\n")
     print(f"  lr calibration (l2={choices['lr']}) written to {out.relative_to(ROOT)}")
     if args.split == "calib":
         return 0

@@ -117,8 +117,8 @@ class Assistant:
     def _p_answerable(self) -> float | None:
         """The model's probability that the passages answer the question: its log-probabilities of ``true`` and
         ``false`` where its reply wrote ``"answerable":`` (``None`` when the generator cannot tell)."""
-        scorer = getattr(self.generator, "reply_logprobs", None)
-        row = scorer('"answerable":', ("true", "false")) if scorer else None
+        declared = getattr(self.generator, "supports_logprobs", False)  # qa.generators.base: undeclared is none
+        row = self.generator.reply_logprobs('"answerable":', ("true", "false")) if declared else None  # type: ignore[union-attr]
         return None if row is None else 1.0 / (1.0 + math.exp(min(700.0, row[1] - row[0])))
 
     def _speakers(self, retrieval: Retrieval) -> list[str]:

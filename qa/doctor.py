@@ -49,7 +49,7 @@ class Check:
 def run_checks(settings: Settings) -> Iterator[Check]:
     """Every check in order; each one is independent of the others' failures."""
     checks: list[Callable[[Settings], Check]] = [
-        _python, _packages, _model_file, _cpu_features, _decode, _embedder, _index, _chroma, _disk, _chromium]
+        _python, _packages, _model_file, _cpu_features, _decode, _judge_calibration, _embedder, _index, _chroma, _disk, _chromium]
     for check in checks:
         try:
             yield check(settings)
@@ -115,7 +115,25 @@ def _decode(settings: Settings) -> Check:
     finally:
         getattr(generator, "close", lambda: None)()
     where = "in a worker process" if settings.generator == "local" else f"on the server at {settings.llm_base_url or 'its default address'}"
-    return Check("decode", True, f"{generator.name} decoded {text.strip()!r} {where}")
+    can = {"log-probabilities": generator.supports_logprobs, "JSON schema": generator.supports_schema}  # declared
+    declared = ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in can.items())
+    return Check("decode", True, f"{generator.name} decoded {text.strip()!r} {where} ({declared})")
+
+
+def _judge_calibration(settings: Settings) -> Check:
+    """Whether the LLM judge's calibration was fitted on today's prompt, features, model and calib split."""
+    from qa.judge import fit_check
+
+    if settings.judge != "llm":
+        return Check("judge calibration", True, f"not used (BRIEFQA_JUDGE={settings.judge})")
+    fit = fit_check()
+    if fit.now is None:
+        return Check("judge calibration", False, f"{fit.path.name} cannot be verified: eval/support/triples.jsonl is missing, so "
+                     "the judge runs uncalibrated", "run from a full checkout of briefing-qa")
+    if not fit.ok:
+        return Check("judge calibration", False, f"{fit.path.name} was fitted on other inputs (recorded {fit.recorded or 'no hash'}, "
+                     f"today {fit.now}), so the judge runs uncalibrated", "refit it: python bench/judge.py --split calib (docs/judge.md)")
+    return Check("judge calibration", True, f"{fit.path.name} fitted on today's prompt, features, model and calib split ({fit.now})")
 
 
 def _embedder(settings: Settings) -> Check:

@@ -27,7 +27,9 @@ Example (needs the local model; one judgement ≈ one forward pass over ~80 toke
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -37,6 +39,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from qa.model_files import EXPECTED_SHA256
 from qa.question import profile_of
 from qa.refusal import missing_names, missing_numbers
 from qa.stance import stance_of
@@ -209,10 +212,64 @@ DEFAULT_CALIBRATION = Calibration()  # the model's raw argmax; pass load_calibra
 
 
 CALIBRATION = Path(__file__).with_name("judge_calibration.json")
+SUPPORT_SET = Path(__file__).resolve().parents[1] / "eval" / "support" / "triples.jsonl"  # its calib split is fitted on
+_PROBES = (("Who builds the barrier?", "Acme builds the barrier in 2025.", "Acme Ltd said it builds the Harwick barrier."),
+           ("Did Russia call Iran an ally?", "", "Ryabkov said Russia and Iran are not allies in Syria."))
 
 
-def load_calibration(path: str | Path = CALIBRATION) -> Calibration:
-    """A calibration written by ``bench/judge.py`` (``qa/judge_calibration.json``, ``dataclasses.asdict``)."""
+def fit_digest(calib: Sequence[str]) -> str:
+    """A hash of everything a calibration is fitted on: the instruction prefix, the task text and the features as they
+    come out for two probes (a wh and a yes/no question: a change to the prompt or to a code signal shows), the model
+    file's sha256 and the calib triples' lines (``calib_lines``). ``bench/judge.py`` records it as ``fitted_on``.
+
+    >>> len(fit_digest(['{"id": "x"}'])), fit_digest([]) == fit_digest(['{"id": "x"}'])
+    (16, False)
+    """
+    parts = [PREFIX, EXPECTED_SHA256, *calib]
+    for question, claim, quote in _PROBES:
+        raw = {"a": -0.5, "b": -2.0, "c": -3.0}
+        parts += [task_text(question, claim, quote), json.dumps([round(v, 6) for v in features(question, claim, quote, raw)])]
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:16]
+
+
+def calib_lines(path: Path = SUPPORT_SET) -> list[str]:
+    """The calib split's lines of ``eval/support/triples.jsonl``, as stored (what ``bench/judge.py`` fits on)."""
+    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip() and json.loads(line)["split"] == "calib"]
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Whether a calibration file was fitted on today's inputs: its ``recorded`` ``fitted_on`` against ``now``
+    (``now`` None: the calib split is not there to hash, so nothing can be verified)."""
+
+    path: Path
+    recorded: str | None
+    now: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.recorded is not None and self.recorded == self.now
+
+
+def fit_check(path: str | Path = CALIBRATION) -> Fit:
+    """``path``'s recorded ``fitted_on`` and the hash of today's inputs (``briefqa doctor`` reports it)."""
+    recorded = json.loads(Path(path).read_text(encoding="utf-8")).get("fitted_on")
+    return Fit(Path(path), recorded, fit_digest(calib_lines()) if SUPPORT_SET.exists() else None)
+
+
+def load_calibration(path: str | Path = CALIBRATION) -> Calibration | None:
+    """The fitted calibration when it was fitted on today's inputs (``fit_check``), else None: the judge then uses the
+    model's raw argmax, and ``briefqa doctor`` says why."""
+    fit = fit_check(path)
+    if not fit.ok:
+        logging.getLogger(__name__).warning("judge calibration %s not used: fitted on %s, today's inputs hash to %s",
+                                            fit.path.name, fit.recorded, fit.now)
+        return None
+    return read_calibration(path)
+
+
+def read_calibration(path: str | Path) -> Calibration:
+    """A calibration written by ``bench/judge.py`` (``dataclasses.asdict``), unchecked (``load_calibration`` checks)."""
     d = json.loads(Path(path).read_text(encoding="utf-8"))
     rows = {k: tuple(tuple(r) for r in d[k]) if d.get(k) else None for k in ("support_weights", "side_weights")}
     return Calibration(d.get("support", {}), d.get("side", {}), rows["support_weights"], rows["side_weights"])

@@ -94,7 +94,7 @@ def make_verifier(settings: Settings, generator: object) -> Verifier | None:
     vetoes = "no_invention" not in rules_off(settings)  # the judge's vetoes belong to that rule of qa.policy
     if settings.judge == "checker":
         return Verifier(CheckerJudge(Checker.load(), vetoes=vetoes))
-    if settings.judge == "llm" and hasattr(generator, "logprobs_many"):
+    if settings.judge == "llm" and getattr(generator, "supports_logprobs", False):  # declared (qa.generators.base)
         return Verifier(Judge(generator, load_calibration(), vetoes=vetoes))  # type: ignore[arg-type]
     return None
 

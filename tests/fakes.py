@@ -45,6 +45,8 @@ class JudgingGenerator(ScriptedGenerator):
     """A ``ScriptedGenerator`` that also scores labels (``qa.judge.LabelScorer``), so the app gives it a support
     judge: ``rule(quote, claim)`` names the label or side to favour for each judged quote (log-prob -0.1, others -6)."""
 
+    supports_logprobs = True  # declared, as qa.service reads it (qa.generators.base)
+
     def __init__(self, outputs: Sequence[str], rule: Callable[[str, str], str]) -> None:
         super().__init__(outputs)
         self.rule = rule

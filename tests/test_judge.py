@@ -15,6 +15,7 @@ import pytest
 from qa.judge import (
     LABELS, PREFIX, SIDES, Calibration, Judge, LabelScorer, features, fit_calibration, fit_weights,
     load_calibration,
+    read_calibration,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,7 +105,7 @@ def test_fit_weights_learns_a_separable_problem_and_round_trips_through_json(tmp
     assert all((np.array(w) @ np.array(r)).argmax() == g for r, g in zip(rows, [0, 1] * 20))
     path = tmp_path / "cal.json"
     path.write_text(json.dumps({"support": {}, "side": {"no": 0.5}, "support_weights": [list(r) for r in w], "side_weights": None}))
-    cal = load_calibration(path)
+    cal = read_calibration(path)
     assert cal.support_weights == w and cal.side == {"no": 0.5} and cal.side_weights is None
 
 

@@ -23,9 +23,13 @@ class Message:
 
 
 class Generator(Protocol):
-    """Anything that streams a completion for a chat."""
+    """Anything that streams a completion for a chat. Capabilities are declared, never probed: ``supports_logprobs``
+    (it has ``logprobs_many`` and ``reply_logprobs``: the LLM support judge and p(answerable) run on it),
+    ``supports_schema`` (``json_schema`` constrains its output); a generator that declares neither has neither."""
 
     name: str
+    supports_logprobs: bool
+    supports_schema: bool
 
     def stream(
         self, messages: Sequence[Message], *, json_schema: Mapping[str, object] | None, max_tokens: int

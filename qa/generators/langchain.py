@@ -36,6 +36,8 @@ class LangChainGenerator:
         self._model = chat_model
         self._endpoint = endpoint or "its configured address"
         self._json_mode = json_mode
+        self.supports_logprobs = False
+        self.supports_schema = json_mode  # passed as response_format; otherwise only asked for in the prompt
 
     def stream(
         self, messages: Sequence[Message], *, json_schema: Mapping[str, object] | None, max_tokens: int

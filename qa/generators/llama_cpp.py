@@ -33,6 +33,9 @@ class LlamaCppGenerator:
     (a longer accidental overlap shifts llama.cpp's batches, and greedy decoding can flip).
     """
 
+    supports_logprobs = True  # logprobs_many / reply_logprobs: the support judge and p(answerable)
+    supports_schema = True  # json_schema constrains decoding (llama.cpp grammar)
+
     def __init__(
         self, model_path: Path, *, n_threads: int, n_ctx: int, draft_tokens: int = 0, system: str = "", states: SavedStates | None = None
     ) -> None:

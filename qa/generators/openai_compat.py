@@ -70,6 +70,9 @@ class OpenAICompatGenerator:
     ``timeout_s`` bounds the connection and every wait for the next bytes.
     """
 
+    supports_logprobs = False  # no label log-probabilities: no LLM support judge (word rules, or the checker)
+    supports_schema = True  # asked of the server (json_schema, then json_object, then the prompt: negotiated)
+
     def __init__(self, base_url: str, model: str, *, api_key: str = "", timeout_s: float = 120.0) -> None:
         self.name = f"openai:{model}"
         self.base_url = base_url.rstrip("/")

@@ -52,6 +52,9 @@ _DEATHS = {
 class WorkerGenerator:
     """A ``Generator`` over an engine running in a restartable child process."""
 
+    supports_logprobs = True  # the engine's logprobs_many / reply_logprobs, forwarded (the local llama.cpp engine)
+    supports_schema = True
+
     def __init__(self, factory: str, settings: Settings, *, name: str) -> None:
         self.name = name
         self._factory = factory
