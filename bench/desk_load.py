@@ -7,7 +7,8 @@ briefings; the judge off in both (the OpenAI backend gives it no log-probabiliti
     .venv/bin/python bench/desk_load.py --users 20 --rounds 1
     .venv/bin/python bench/desk_load.py --smoke     # the harness without a model: hash embedder, a scripted model server
 
-Each user opens one MCP session and asks ``--rounds`` questions of ``eval/seed_dev.jsonl`` (user i starts at question i);
+Each user opens one MCP session and asks ``--rounds`` questions of ``--questions`` (default ``eval/seed_dev.jsonl``;
+user i starts at question i, so with 7 questions users repeat each other, and with ``eval/news_dev.jsonl`` they do not);
 a latency is one ``ask`` call, queueing included. A warm-up question per replica is not counted.
 """
 
@@ -189,9 +190,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=1, help="questions per user")
+    parser.add_argument("--questions", type=Path, default=ROOT / "eval" / "seed_dev.jsonl",
+                        help="a question set (.jsonl); follow-ups are left out")
     parser.add_argument("--smoke", action="store_true", help="no model: hash embedder, extractive in-process, a scripted model server")
     args = parser.parse_args()
-    questions = [json.loads(line)["question"] for line in (ROOT / "eval" / "seed_dev.jsonl").read_text().splitlines() if line.strip()]
+    rows_in = [json.loads(line) for line in args.questions.read_text().splitlines() if line.strip()]
+    questions = [r["question"] for r in rows_in if not r.get("history")]
     embedder = "hash" if args.smoke else "minilm-onnx"
     with tempfile.TemporaryDirectory() as tmp:
         chroma_port = free_port()
@@ -206,7 +210,7 @@ def main() -> None:
             with model_server(args.smoke, base) as url:
                 remote = [desk_env(base, Path(tmp) / f"r{n}", GENERATOR="openai", LLM_BASE_URL=url, LLM_MODEL="qwen") for n in (1, 2)]
                 rows.append(run_setup("2 replicas, one llama.cpp server", remote, questions, args.users, args.rounds))
-    print(f"\n{args.users} concurrent users x {args.rounds} question(s), {len(questions)} questions of eval/seed_dev.jsonl, "
+    print(f"\n{args.users} concurrent users x {args.rounds} question(s), {len(questions)} questions of {args.questions.name}, "
           f"embedder {embedder}, judge off{' (smoke: no model)' if args.smoke else ''}\n")
     print("| set-up | answers | failed | answers/min | p50 s | p95 s |\n|---|---|---|---|---|---|")
     print("\n".join(r.line() for r in rows))
