@@ -126,6 +126,7 @@ class WorkerGenerator:
         if proc and proc.poll() is None:
             proc.kill()
             proc.wait()
+        _close_files(proc, self._log)
 
     def __del__(self) -> None:
         self.close()
@@ -133,6 +134,7 @@ class WorkerGenerator:
     # --- the child process ---------------------------------------------------------------------------
 
     def _spawn(self) -> None:
+        _close_files(self._proc, self._log)  # the dead or killed child's pipes and log, before the next child's
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
         self._log = tempfile.TemporaryFile()
         self._proc = subprocess.Popen([sys.executable, "-m", "qa.generators.worker", self._factory], stdin=subprocess.PIPE,
@@ -205,18 +207,33 @@ class WorkerGenerator:
         return lines[-1][:200] if lines else "no message"
 
 
+def _close_files(proc: subprocess.Popen[bytes] | None, log: IO[bytes] | None) -> None:
+    """Close a finished child's pipes and its log file (a service replacing children must not leak descriptors)."""
+    for f in (proc.stdin, proc.stdout) if proc else ():
+        if f is not None:
+            try:
+                f.close()
+            except OSError:
+                pass  # a pipe whose reader is gone: nothing left to flush
+    if log is not None:
+        log.close()
+
+
 class _Lines:
-    """Lines from a child's output pipe, each awaited until a deadline (``select``, so a hung child cannot block us).
+    """Lines from a child's output pipe, each awaited until a deadline (``poll``, so a hung child cannot block us;
+    unlike ``select`` it takes any descriptor number, however many files the process holds open).
 
     ``readline`` returns the line (``b""`` once the child closed its output), or ``None`` past the deadline."""
 
     def __init__(self, fd: int) -> None:
         self._fd, self._buf = fd, b""
+        self._poll = select.poll()
+        self._poll.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
 
     def readline(self, deadline: float) -> bytes | None:
         while b"\n" not in self._buf:
             left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self._fd], [], [], left)[0]:
+            if left <= 0 or not self._poll.poll(max(1, int(left * 1000))):
                 return None
             data = os.read(self._fd, 1 << 16)
             if not data:
