@@ -72,10 +72,20 @@ def _aux_match(sentence: str) -> re.Match[str] | None:
     return re.search(r"\b(" + "|".join(AUX) + r")\b(?!\s+not\b)(?!\s+n't)", sentence)
 
 
+_SUBORDINATE = re.compile(r"[,;:()\"“”]|\b(?i:who|which|that|whose|whom|where|when|if|after|before|because|although|though|"
+                          r"while|since|as|unless|until|once)\b")
+
+
 def negate(sentence: str) -> str | None:
-    """Insert "not" after the first auxiliary ("will stay" → "will not stay"); ``None`` if already negated."""
+    """Insert "not" after the first auxiliary ("will stay" → "will not stay"); ``None`` if already negated, or if
+    that auxiliary may sit in a clause of its own ("The Bravery, who have been compared …, were …"): negating a
+    side clause would leave the sentence's statement as it was, and its label wrong.
+
+    >>> negate("The Bravery, who have been compared to The Cure, were tipped.") is None
+    True
+    """
     m = _aux_match(sentence)
-    if not m or _NEGATED.search(sentence) or m.start() == 0:
+    if not m or _NEGATED.search(sentence) or m.start() == 0 or _SUBORDINATE.search(sentence[: m.start()].lstrip("\"“‘' ")):
         return None
     return sentence[: m.end()] + " not" + sentence[m.end():]
 
@@ -126,6 +136,8 @@ def change_number(text: str, rng: random.Random, others: list[str]) -> str | Non
         new = rng.choice(pool)
     else:
         digits = value.replace(",", "")
+        if digits.count(".") > 1:  # a version ("4.7.1"), not a quantity
+            return None
         base = float(digits)
         factor = rng.choice([2, 3, 0.5, 1.5, 10]) if base > 3 else rng.choice([2, 3, 4])
         new_val = base * factor if "." in digits else int(round(base * factor)) or int(base) + 1

@@ -97,6 +97,9 @@ def _far(sentence: str, other: str) -> bool:
     return not (set(edits.NUMBER.findall(sentence)) & set(edits.NUMBER.findall(other))) and len(shared) <= 2
 
 
+_REPORTED = re.compile(r"[\"“”]|(?:^|\s)['‘]|\b(said|says|say|told|tells|added|adds|according|announced|claimed|believes?|argued|"
+                       r"warned|insisted|stated|described|called|confirmed|denied|admitted|explained)\b", re.I)
+
 _DENIALS = ("It is not true that {}", "He denied that {}", "She rejected claims that {}", "Officials denied reports that {}",
             "It is false that {}")
 
@@ -104,7 +107,12 @@ _DENIALS = ("It is not true that {}", "He denied that {}", "She rejected claims 
 def _deny(sentence: str, rng: random.Random) -> str:
     """The sentence inside a denial: its statement is denied (a denied negation affirms it)."""
     body = edits.strip_attribution(sentence)[0].rstrip(".")
-    return rng.choice(_DENIALS).format(body[0].lower() + body[1:] if not re.match(r"[A-Z][a-z]*[A-Z]|[A-Z]+\b|[A-Z][a-z]+ [A-Z]", body) else body) + "."
+    return rng.choice(_DENIALS).format(_lower_first(body)) + "."
+
+
+def _lower_first(text: str) -> str:
+    """The first letter in lower case unless it starts a name or an acronym ("The plan" → "the plan"; "BT", "Tony Blair" kept)."""
+    return text if re.match(r"[A-Z][a-z]*[A-Z]|[A-Z]+\b|[A-Z][a-z]+ [A-Z]", text) else text[0].lower() + text[1:]
 
 
 def _supports(art: TrainArticle, s: str, sents: list[str], rng: random.Random, names: list[str], nums: list[str],
@@ -126,12 +134,21 @@ def _supports(art: TrainArticle, s: str, sents: list[str], rng: random.Random, n
     made.append(("neighbouring_fact", swapped[0] if swapped and swapped[1] not in s.lower() else None, 2))
     if hedged := edits.hedge(s):  # a definite claim is not stated by a quote that only makes it possible
         yield Pair("supports", "", claim, hedged, 2, "conditional", art.path)
+    if _is_name(speaker):  # the answer names the speaker the quote names: "X said …", "He said …"
+        pronoun = "He" if re.match(r"(Mr|Sir|Lord)\b", speaker) else "She" if re.match(r"(Mrs|Ms|Miss|Lady)\b", speaker) else speaker
+        said = f"{rng.choice((speaker, pronoun))} said {_lower_first(claim)}"
+        yield Pair("supports", rng.choice((f"What did {speaker} say?", "")), said, s, 0, "speaker_said", art.path)
     if _is_name(speaker) and names:
         other = [n for n in names if n.split()[-1] not in s]
         if other:
             who = rng.choice(other)
             made.append(("other_speaker", f"{who} said {claim[0].lower()}{claim[1:]}", 2))
             yield Pair("supports", f"What did {who} say?", f"{who} said {claim[0].lower()}{claim[1:]}", s, 2, "other_speaker", art.path)
+    elif speaker is None and names and not _REPORTED.search(s):  # the reporter's own voice: nobody "said" it
+        who = rng.choice(names)
+        said = f"{who} said {claim[0].lower()}{claim[1:]}"
+        yield Pair("supports", "", said, s, 2, "unattributed", art.path)
+        yield Pair("supports", f"What did {who} say?", said, s, 2, "unattributed", art.path)
     for kind, text, label in made:
         if text and text != claim:
             yield Pair("supports", "", text, s, label, kind, art.path)
@@ -147,7 +164,7 @@ def _supports(art: TrainArticle, s: str, sents: list[str], rng: random.Random, n
 
 
 def _sides(art: TrainArticle, s: str, sents: list[str], rng: random.Random, nums: list[str], foreign: str) -> Iterator[Pair]:
-    claim, _ = edits.strip_attribution(s)
+    claim, speaker = edits.strip_attribution(s)
     affirmed = edits.affirm(claim)
     if affirmed and (q := edits.yes_no_question(affirmed)):  # a real negative sentence answers "no"
         yield Pair("side", q, "", s, 1, "negation", art.path)
@@ -156,6 +173,10 @@ def _sides(art: TrainArticle, s: str, sents: list[str], rng: random.Random, nums
     if not q:
         return
     yield Pair("side", q, "", s, 0, "plain", art.path)
+    if _is_name(speaker) and (neg := edits.negate(s)):  # "Did X say …?" against X's words and their negation
+        asked = f"Did {speaker} say {_lower_first(claim).rstrip('.')}?"
+        yield Pair("side", asked, "", s, 0, "speaker_said", art.path)
+        yield Pair("side", asked, "", neg, 1, "speaker_said_negation", art.path)
     for kind, question in (("wrong_number", edits.change_number(q, rng, nums)), ("wrong_year", edits.change_year(q, rng)),
                            ("moved_date", edits.change_word(q, edits.MONTHS, rng))):
         if question:
@@ -189,6 +210,27 @@ def _answers_rules(art: TrainArticle, s: str, sents: list[str], rng: random.Rand
     yield Pair("answers", q, "", foreign, 2, "unrelated", art.path)
 
 
+_SHORT = re.compile(r"(?:(?:in|on|by|to|at|about|around|over|under|nearly|almost) )?[£$€]?\d[\d,.]*(?:%| ?(?:bn|m|km/h|million|billion))?"
+                    r"(?: (?:January|February|March|April|May|June|July|August|September|October|November|December|[a-z]+))?", re.I)
+
+
+_ASKS_NUMBER = re.compile(r"(?i)(how (many|much|old|long|far|fast|big|high|low)|when|in what year|what (year|percentage|share|"
+                          r"proportion|rate|price|amount|figure|sum|number|date|month)|by how much)\b")
+
+
+def _short_answers(question: str, answer: str, s: str, rng: random.Random, nums: list[str], source: str) -> Iterator[Pair]:
+    """The answer cut to its one number phrase ("310 people.", "In 1982.") — how an answer often reads — and the
+    same with another number (contradicts). Only where the answer has exactly one number and the sentence has it."""
+    found = [re.sub(r" (\w+)$", lambda m: "" if m.group(1).lower() in _STOP else m.group(), f.rstrip(".,")) for f in _SHORT.findall(answer)]
+    if not _ASKS_NUMBER.match(question) or len(found) != 1 or len(edits.NUMBER.findall(found[0])) != 1 \
+            or edits.NUMBER.findall(found[0])[0] not in s:
+        return
+    short = found[0][0].upper() + found[0][1:] + "."
+    yield Pair("supports", question, short, s, 0, "short_answer", source)
+    if (other := edits.change_year(short, rng) or edits.change_number(short, rng, nums)) and other != short:
+        yield Pair("supports", question, other, s, 1, "short_answer_wrong", source)
+
+
 def from_llm(row: dict, art: TrainArticle, sents: list[str], rng: random.Random, nums: list[str], foreign: str) -> Iterator[Pair]:
     """Pairs from one checked proposal of the local model (``train/llm_gen.py``)."""
     p, s = row.get("proposal") or {}, row["sentence"]
@@ -206,6 +248,7 @@ def from_llm(row: dict, art: TrainArticle, sents: list[str], rng: random.Random,
                                    ("negation", edits.negate(answer))):
                     if text:
                         yield Pair("supports", asked, text, s, 1, kind, art.path)
+            yield from _short_answers(question, answer, s, rng, nums, art.path)
             if near:
                 yield Pair("supports", question, answer, rng.choice(near), 2, "off_topic", art.path)
     if yes_q.endswith("?") and re.match(r"(?i)(is|are|was|were|will|would|can|could|has|have|had|do|does|did|should)\b", yes_q) \

@@ -80,7 +80,8 @@ def _args() -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeat", nargs="*", default=["paraphrase=3", "llm_question=2", "llm_negation=2", "llm_double_negation=2",
-                                                   "llm_denial=2", "llm_conditional=2"], help="KIND=N: each pair of KIND N times")
+                                                   "llm_denial=2", "llm_conditional=2",
+                                                   "short_answer=3", "short_answer_wrong=3", "speaker_said=2"], help="KIND=N: each pair of KIND N times")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--out", type=Path, default=MODEL_DIR)
     return p.parse_args()
