@@ -114,12 +114,20 @@ def timeline(answer: Answer) -> tuple[TimelinePoint, ...]:
     return tuple(TimelinePoint(day, c.n, c.source, c.title, day == latest) for day, c in ordered)
 
 
-def _check(numbers: Sequence[int], by_n: dict[int, Citation]) -> Check:
+_SIDE_SENTENCE = re.compile(r"(Yes|No|See also): ")  # qa.compose.side_by_side: "No: Sergei Ryabkov [2]."
+_CLAIMED_SIDE: dict[str, Side] = {"Yes": "yes", "No": "no", "See also": "neither"}
+
+
+def _check(text: str, numbers: Sequence[int], by_n: dict[int, Citation]) -> Check:
     judged = [by_n[n].support for n in numbers if n in by_n and by_n[n].support is not None]
     if not numbers:
         return "uncited"
     if not judged:
         return "unchecked"
+    side = _SIDE_SENTENCE.match(text)
+    if side and all(s is not None and s.side for s in judged):  # a side sentence claims the quotes' side, not a fact:
+        want, got = _CLAIMED_SIDE[side.group(1)], {s.side for s in judged if s is not None}  # "No: X [2]" holds when [2] says no
+        return "supported" if got == {want} else "contradicted" if got & ({"yes", "no"} - {want}) else "unsupported"
     labels = {s.label for s in judged if s is not None}
     if "supports" in labels:
         return "supported"
@@ -133,12 +141,15 @@ def claims(answer: Answer) -> tuple[Claim, ...]:
     >>> q = Citation(1, "a", "T", None, None, None, 0, 1, "q", None, True, support=Support("supports", 0.9))
     >>> [(c.numbers, c.check) for c in claims(Answer("q", "It opens [1]. It is late.", (q,), "supported", False, Timings(0, 0, 0)))]
     [((1,), 'supported'), ((), 'uncited')]
+    >>> no = Citation(1, "a", "T", None, None, None, 0, 1, "q", None, True, support=Support("contradicts", 0.9, "no", 0.9))
+    >>> [c.check for c in claims(Answer("q", "No, according to the briefings. No: Sergei Ryabkov [1].", (no,), "contradicted", False, Timings(0, 0, 0)))]
+    ['uncited', 'supported']
     """
     by_n = {c.n: c for c in answer.citations}
     out = []
     for text in split_claims(answer.text):  # the sentences the judge judged
         numbers = tuple(dict.fromkeys(int(m) for m in _MARKER.findall(text)))
-        out.append(Claim(text, numbers, _check(numbers, by_n)))
+        out.append(Claim(text, numbers, _check(text, numbers, by_n)))
     return tuple(out)
 
 

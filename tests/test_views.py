@@ -84,6 +84,17 @@ def test_each_sentence_gets_the_check_of_its_quotes() -> None:
         ((1, 2), "supported"), ((2,), "contradicted"), ((3,), "unchecked"), ((4,), "unsupported"), ((), "uncited")]
 
 
+def test_a_side_sentence_is_checked_against_the_side_of_its_quotes_not_read_as_a_refutation() -> None:
+    # "No: Sergei Ryabkov [2]." claims that quote 2 says no; the judge's "no" side on it is support, not "says otherwise"
+    cites = (cite(1, "yes", support=Support("supports", 0.9, "yes", 0.9)), cite(2, "no", support=Support("contradicts", 0.8, "no", 0.8)),
+             cite(3, "yes", support=Support("supports", 0.7, "yes", 0.7)), cite(4, support=Support("unrelated", 0.6, "neither", 0.6)))
+    text = "The briefings disagree. Yes: Speaker 1 [1]. No: Speaker 2 [2]. No: Speaker 3 [3]. Yes: Speaker 4 [4]. See also: Outlet 4 [4]."
+    assert [c.check for c in claims(answer(cites, text))] == [
+        "uncited", "supported", "supported", "contradicted", "unsupported", "supported"]
+    html = answer_html(answer(cites[:2], "The briefings disagree. Yes: Speaker 1 [1]. No: Speaker 2 [2]."), 0)
+    assert texts(html, "qa-check") == ["✓ supported by its quote", "✓ supported by its quote"]
+
+
 def test_checked_sentences_and_cut_claims_are_shown_once_judged() -> None:
     cites = (cite(1, "yes", support=Support("supports", 0.93, "yes", 0.93, claim="It opens.")), cite(2, "no"))
     html = answer_html(answer(cites, unsupported=("It opens <soon>.",)), 0)
