@@ -72,6 +72,17 @@ class Settings(BaseSettings):
         "llm", description="who reads every shown quote against its claim: llm (the local model's log-probabilities; "
         "other generators get word rules), checker (our trained cross-encoder, qa/checker.py, any generator; "
         "not yet as accurate: docs/checker.md), off (word rules only, no claim is cut)")
+    judge_cut_p: float = Field(
+        0.8, description="a claim is cut only when the judge rejects every quote of it at least this surely (and the local "
+        "model's own first choice agrees)")
+    judge_doubt_p: float = Field(
+        0.9, description="below this p(answerable) of the local model, an answer stands only with a quote the judge says "
+        "states the answer (rule unsure_model)")
+    judge_added_side_p: float = Field(
+        0.7, description="yes/no with the checker: every uncited sentence is read for a missing side; one is added at this "
+        "p(side) or more")
+    check_min_p: float = Field(
+        0.5, description="briefqa check: a quote is shown for the claim when it supports or contradicts it at least this surely")
     rules_off: str = Field(
         "", description="answer rules switched off, comma-separated names from qa/policy.py (e.g. closest_passage,conflicts); "
         "for the bench and experiments: an answer's trace (ask --explain) names the rules that fired")

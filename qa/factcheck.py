@@ -28,7 +28,6 @@ from qa.judge import Judge
 from qa.records import Citation, Support
 from qa.retrieve import Retriever
 
-MIN_P = 0.5  # a quote is shown for the claim when the checker's label is supports or contradicts at least this surely
 Verdict = Literal["supported", "contradicted", "mixed", "not_found"]
 
 
@@ -70,7 +69,7 @@ def judge_pair(judge: Judge, question: str, claim: str, quote: str) -> PairVerdi
     return PairVerdict(j.label, j.p, j.side, j.p_side)
 
 
-def check_claim(claim: str, retriever: Retriever, judge: Judge, filters: Filters | None = None, min_p: float = MIN_P) -> FactCheck:
+def check_claim(claim: str, retriever: Retriever, judge: Judge, filters: Filters | None, min_p: float) -> FactCheck:
     """The quotes of the indexed briefings that support or contradict ``claim`` (see the module docstring)."""
     evidence = retriever.retrieve(claim, filters).evidence
     judged = judge.judge_all("", [(claim, ev.text, None) for ev in evidence], (),

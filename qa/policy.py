@@ -50,6 +50,7 @@ class Case:
     resolved: Resolved = Resolved("", (), ())
     judged: bool = False  # a support judge read the quotes (their stances and labels are its)
     p_answerable: float | None = None
+    doubt_p: float = 0.0  # the judge's Settings.judge_doubt_p, set when it runs (rule unsure_model)
     unsupported: tuple[str, ...] = ()  # claims the judge cut
     conflicts: tuple[Conflict, ...] = ()
     refusal: str | None = None
@@ -166,7 +167,7 @@ STEPS: tuple[Step, ...] = (
          "uncited sentence that states it, else cut; all cut: refused (qa.verify)"),
     Step("judged", "sides", "rewrote", "yes/no: a side no quote takes is looked for among the uncited sentences (qa.verify)"),
     Step("judged", "unsure_model", "refused", "the model was unsure (p(answerable) < 0.9) and no quote states the answer",
-         lambda c: _refuse(c, doubted(c.p_answerable, c.resolved.citations) if c.judged else None)),
+         lambda c: _refuse(c, doubted(c.p_answerable, c.resolved.citations, c.doubt_p) if c.judged else None)),
     Step("judged", "conflicts", "rewrote", "copies of a cited statement that state other values are found", _find_conflicts),
     Step("composed", "sides", "rewrote", "yes/no: the answer is written from the quotes, by side and speaker, naming the "
          "latest briefing when dated sides differ", _sides),
@@ -226,7 +227,8 @@ class Policy:
         its search for a missing side; what it did goes to the trace."""
         checked = verifier.check(case.profile.text, case.resolved, case.evidence, cut=self.on("judge_cut"), search=self.on("sides"))
         self.fired.extend(checked.fired)
-        return replace(case, resolved=checked.resolved, unsupported=checked.unsupported, refusal=checked.refusal)
+        return replace(case, resolved=checked.resolved, unsupported=checked.unsupported, refusal=checked.refusal,
+                       doubt_p=verifier.doubt_p)
 
 
 def rules_off(settings: Settings) -> frozenset[str]:

@@ -93,9 +93,9 @@ def make_verifier(settings: Settings, generator: object) -> Verifier | None:
     score labels; others get word rules), our checker (whatever the generator), or none."""
     vetoes = "no_invention" not in rules_off(settings)  # the judge's vetoes belong to that rule of qa.policy
     if settings.judge == "checker":
-        return Verifier(CheckerJudge(Checker.load(), vetoes=vetoes))
+        return Verifier(CheckerJudge(Checker.load(), vetoes=vetoes), settings)
     if settings.judge == "llm" and getattr(generator, "supports_logprobs", False):  # declared (qa.generators.base)
-        return Verifier(Judge(generator, load_calibration(), vetoes=vetoes))  # type: ignore[arg-type]
+        return Verifier(Judge(generator, load_calibration(), vetoes=vetoes), settings)  # type: ignore[arg-type]
     return None
 
 _assistants: dict[str, Assistant] = {}
@@ -128,7 +128,8 @@ def ask_stream(
 def check(claim: str, settings: Settings | None = None, *, filters: Filters | None = None) -> FactCheck:
     """The quotes of the indexed briefings that support or contradict ``claim``, judged by the checker (no
     generator is started): ``check("Russia called Iran an ally").verdict`` → ``'mixed'``."""
-    return check_claim(claim, _assistant(settings, model=False).retriever, CheckerJudge(Checker.load()), filters)
+    settings = settings or Settings()
+    return check_claim(claim, _assistant(settings, model=False).retriever, CheckerJudge(Checker.load()), filters, settings.check_min_p)
 
 
 class BriefingService:

@@ -6,13 +6,13 @@ local model as a constrained classifier (one forward pass per quote over a cache
 
 - wh-questions: an answer sentence that cites quotes (a *claim*) is cut when the judge surely rejects every
   one of its quotes (a number the quote never states, or a name its article never gives; or not *supports*,
-  p ≥ ``CUT_P``, and not the model's own first choice either); a cut claim is first offered the uncited
+  p ≥ ``Settings.judge_cut_p``, and not the model's own first choice either); a cut claim is first offered the uncited
   sentences that may state it (``_recite``); cut claims are removed from the text and listed in
   ``Answer.unsupported``. When no claim is left, the answer is a refusal with the related passages
   (``Checked.refusal``).
 - yes/no questions: each quote's side (yes / no / neither) comes from the judge, not from negation
   words; when a side is missing, uncited sentences are judged too and the surest one on that side is shown:
-  with a cheap judge (the checker) every uncited evidence sentence, at ``p_side`` ≥ ``ADDED_SIDE_P``; with the
+  with a cheap judge (the checker) every uncited evidence sentence, at ``p_side`` ≥ ``Settings.judge_added_side_p``; with the
   LLM judge the two closest the word rules put on that side.
 
 Example (a fake scorer; the app passes the model worker)::
@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
+from core.settings import Settings
 from qa.cite import MARKER, Resolved, make_citation
 from qa.compose import CLAIMS_DISAGREEMENT, rule_candidates
 from qa.judge import Judge, Judgement
@@ -38,10 +39,7 @@ from qa.question import NUMBER, profile_of
 from qa.refusal import missing_numbers
 
 OPPOSITE_CANDIDATES = 2  # uncited sentences the rules call opposite that the judge reads, at most (LLM judge)
-ADDED_SIDE_P = 0.7  # the checker reads every uncited sentence for a missing side; one is added at this p_side or more
 RECITE_CANDIDATES = 2  # uncited sentences read for a cut claim, at most
-DOUBT_P = 0.9  # below it, the model's "answerable" needs a quote the judge says states the answer
-CUT_P = 0.8  # a claim is cut only when the judge rejects every quote of it this surely, and the model agrees
 _STANCE: dict[str, Stance] = {"yes": "yes", "no": "no", "neither": "neutral"}
 _SENTENCE = re.compile(r".*?(?:[.?!…]+(?:\s*\[\d+\])*[\"”’)]*(?=\s|$)|$)\s*", re.S)  # "£48.5m" is one sentence
 
@@ -60,8 +58,9 @@ class Checked:
 class Verifier:
     """Runs the support judge over the quotes an answer shows (see the module docstring)."""
 
-    def __init__(self, judge: Judge) -> None:
-        self.judge = judge
+    def __init__(self, judge: Judge, settings: Settings | None = None) -> None:
+        s = settings or Settings()  # the thresholds: judge_cut_p, judge_doubt_p, judge_added_side_p
+        self.judge, self.cut_p, self.doubt_p, self.added_side_p = judge, s.judge_cut_p, s.judge_doubt_p, s.judge_added_side_p
 
     def check(self, question: str, resolved: Resolved, evidence: Sequence[Evidence], *, cut: bool = True,
               search: bool = True) -> Checked:
@@ -109,7 +108,7 @@ class Verifier:
         pairs = [(claim, cites[n]) for _, claim, ns in claims for n in ns]
         texts = {ev.article.id: f"{ev.article.title} {ev.article.text}" for ev in evidence}
         judged = dict(zip(((claim, c.n) for claim, c in pairs), self._judgements(question, pairs, texts, together=True)))
-        cut = [claim for _, claim, ns in claims if cutting and ns and all(_surely_rejected(judged[(claim, n)]) for n in ns)]
+        cut = [claim for _, claim, ns in claims if cutting and ns and all(_surely_rejected(judged[(claim, n)], self.cut_p) for n in ns)]
         recited = self._recite(question, cut, list(cites.values()), evidence, texts)
         fired = [*_vetoes(judged.values()), *(Fired("judge_cut", "rewrote", f"re-cited {c!r} to the sentence that states it")
                                               for c in recited)]
@@ -175,7 +174,7 @@ class Verifier:
             candidates = self._side_candidates(question, cites, evidence, wanted)
             judged = sorted(zip(candidates, self._judge(question, [("", c) for c in candidates])),
                             key=lambda cs: -(cs[1].p_side or 0.0))  # the surest first (the rules' shortlist: closest first)
-            floor = ADDED_SIDE_P if self.judge.cheap else 0.0  # many candidates: only a sure side is added
+            floor = self.added_side_p if self.judge.cheap else 0.0  # many candidates: only a sure side is added
             for c, s in judged:
                 if _STANCE[s.side or "neither"] in wanted and (s.p_side or 0.0) >= floor:
                     cites.append(replace(_sided(c, s), n=len(cites) + 1))
@@ -235,15 +234,15 @@ def dateline(published: str | None) -> str:
     return f"{d.day} {d.strftime('%B')} {d.year} {d.isoformat()}"
 
 
-def doubted(p_answerable: float | None, citations: Sequence[Citation]) -> str | None:
+def doubted(p_answerable: float | None, citations: Sequence[Citation], doubt_p: float) -> str | None:
     """Why an answer cannot stand although the model wrote ``"answerable": true``: it was unsure
-    (``p_answerable`` < ``DOUBT_P``) and the judge found no shown quote that states the answer (wh: *supports*;
+    (``p_answerable`` < ``doubt_p``, ``Settings.judge_doubt_p``) and the judge found no shown quote that states the answer (wh: *supports*;
     yes/no: takes a side). A sure model, or a supported quote, lets the answer stand.
 
-    >>> doubted(0.55, []), doubted(0.97, []), doubted(None, [])
+    >>> doubted(0.55, [], 0.9), doubted(0.97, [], 0.9), doubted(None, [], 0.9)
     ('the model was unsure the passages answer it (p = 0.55) and the judge found no quote that states the answer', None, None)
     """
-    if p_answerable is None or p_answerable >= DOUBT_P:
+    if p_answerable is None or p_answerable >= doubt_p:
         return None
     if any(
         c.support and (c.support.label == "supports" if c.support.side is None else c.support.side != "neither")
@@ -266,11 +265,11 @@ def units_match(claim: str, quote: str) -> bool:
     return True
 
 
-def _surely_rejected(j: Judgement) -> bool:
+def _surely_rejected(j: Judgement, cut_p: float) -> bool:
     """A veto fired (a number the quote never states, a name its article never gives), or not *supports* with
-    p ≥ ``CUT_P`` and not the model's own first choice either (the calibration's code signals misfire when the
+    p ≥ ``cut_p`` (``Settings.judge_cut_p``) and not the model's own first choice either (the calibration's code signals misfire when the
     quote names a person or a thing by a pronoun or a short name; then the claim stays, with its label)."""
-    return j.label != "supports" and (bool(j.vetoes) or (j.p >= CUT_P and j.model != "supports"))
+    return j.label != "supports" and (bool(j.vetoes) or (j.p >= cut_p and j.model != "supports"))
 
 
 def _vetoes(judgements: Iterable[Judgement]) -> list[Fired]:

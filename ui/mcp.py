@@ -75,7 +75,8 @@ def build_server(assistant: Assistant, briefings: Callable[[], Sequence[StoredAr
         from the checker (the JSON of `briefqa check --json`). since / until / sources: as for ask."""
         try:
             judge = CheckerJudge(Checker.load())
-            return check_claim(claim, assistant.retriever, judge, Filters.parse(since, until, sources or ())).json()
+            filters = Filters.parse(since, until, sources or ())
+            return check_claim(claim, assistant.retriever, judge, filters, assistant.settings.check_min_p).json()
         except BriefQAError as err:
             raise ToolError(str(err)) from None
 
