@@ -166,7 +166,7 @@ STEPS: tuple[Step, ...] = (
     Step("judged", "judge_cut", "rewrote", "wh: a claim whose every quote the judge surely rejects is re-cited to an "
          "uncited sentence that states it, else cut; all cut: refused (qa.verify)"),
     Step("judged", "sides", "rewrote", "yes/no: a side no quote takes is looked for among the uncited sentences (qa.verify)"),
-    Step("judged", "unsure_model", "refused", "the model was unsure (p(answerable) < 0.9) and no quote states the answer",
+    Step("judged", "unsure_model", "refused", "the model was unsure (p(answerable) < Settings.judge_doubt_p) and no quote states the answer",
          lambda c: _refuse(c, doubted(c.p_answerable, c.resolved.citations, c.doubt_p) if c.judged else None)),
     Step("judged", "conflicts", "rewrote", "copies of a cited statement that state other values are found", _find_conflicts),
     Step("composed", "sides", "rewrote", "yes/no: the answer is written from the quotes, by side and speaker, naming the "

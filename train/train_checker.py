@@ -100,11 +100,12 @@ def main() -> None:
     repeat = {k: int(n) for k, n in (item.split("=") for item in args.repeat)}
     rows = [r for r in rows for _ in range(repeat.get(r["kind"], 1))]  # the few answer-phrased positives count more
     source = _base_path()
-    tok = AutoTokenizer.from_pretrained(source)
+    tok = AutoTokenizer.from_pretrained(source, local_files_only=True)  # the installed package's files, never a hub
     firsts = [pair_text(r["task"], r["question"], r["claim"]) for r in rows]
     enc = tok(firsts, [r["quote"] for r in rows], truncation="longest_first", max_length=MAX_LENGTH)
     labels = [r["label"] for r in rows]
-    model = AutoModelForSequenceClassification.from_pretrained(source, num_labels=3, attn_implementation="eager")
+    model = AutoModelForSequenceClassification.from_pretrained(source, num_labels=3, attn_implementation="eager",
+                                                               local_files_only=True)
     plan = _plan([len(ids) for ids in enc["input_ids"]], args)
     steps = len(plan)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
