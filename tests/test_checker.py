@@ -18,6 +18,7 @@ from qa.checker import LABEL_NAMES, MODEL_DIR, Checker, CheckerJudge, pair_text
 from qa.factcheck import judge_pair
 from train import edits
 from train.corpus import CORPUS, EVAL_DIRS, HOLDOUT, _body_hash, _key, excluded, training_articles
+from train.make_data import written_pairs
 from ui.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,6 +50,30 @@ def test_the_shipped_training_data_names_only_training_articles() -> None:
     assert sources and sources <= allowed
     held = {line.strip() for line in HOLDOUT.read_text().splitlines() if line.strip() and not line.startswith("#")}
     assert not sources & held
+
+
+@needs_corpus
+def test_written_triples_become_pairs_only_when_the_validator_accepts_them(tmp_path: Path) -> None:
+    art = next(iter(training_articles()))
+    quote = next(s for s in art.body.split("\n") if len(s) > 40).strip()
+    (tmp_path / "articles-1.txt").write_text(art.path + "\n")
+    good = {"question": "Did it happen?", "claim": "", "quote": quote, "source": art.path, "label": "contradicts",
+            "side": "no", "kind": "negation"}
+    rows = [good, {**good, "quote": quote + " (invented)"},  # not verbatim
+            {**good, "label": "supports"},  # the label does not follow the side of an empty claim
+            {**good, "question": "What happened?", "side": None, "claim": "It happened.", "label": "unrelated"},
+            {**good, "source": "politics/not-listed.txt"}, good]  # not a listed article; a repeat
+    (tmp_path / "triples-1.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows) + "not json\n")
+    pairs = written_pairs(tmp_path)
+    assert [(p.task, p.label, p.kind) for p in pairs] == [("side", 1, "written_negation"), ("supports", 2, "written_negation")]
+    assert {p.source for p in pairs} == {art.path}
+
+
+@needs_corpus
+def test_written_triples_come_from_training_articles_only() -> None:
+    allowed = {a.path for a in training_articles()}
+    listed = {line.strip() for f in (ROOT / "train" / "written").glob("articles-*.txt") for line in f.read_text().splitlines() if line.strip()}
+    assert listed and listed <= allowed
 
 
 def test_edits_change_what_they_say_and_nothing_else() -> None:

@@ -14,7 +14,8 @@ their numbers and names are the sentence's. Negatives, made by code so that the 
 another number, year, month, day, place or person; a negation inserted or removed; a denial; the quote hedged
 ("could") against the definite claim; another named speaker; the neighbouring fact
 (profit for revenue, bonus for salary: the new term is absent from the sentence); another sentence of the same
-article (on topic) or of another article (unrelated).
+article (on topic) or of another article (unrelated). Then the triples helpers wrote by hand from training articles
+(`train/written/`, kinds `written_*`), uncapped.
 
     python train/make_data.py            # → train/data/pairs.jsonl (seeded; the same input gives the same file)
 
@@ -40,8 +41,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from train import edits  # noqa: E402
 from train.corpus import TrainArticle, training_articles  # noqa: E402
 from train.sentences import article_sentences  # noqa: E402
+from train.written.check import problems  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data"
+WRITTEN = Path(__file__).resolve().parent / "written"  # triples helpers wrote by hand (train/written/INSTRUCTIONS.md)
+_LABELS, _SIDES = ("supports", "contradicts", "unrelated"), ("yes", "no", "neither")
 SEED = 7
 CAP = 2500  # pairs per (task, label, kind) at most: 2 cores train on ~40,000 pairs in a session
 CAPS = {"denial": 1200, "double_negation": 1200}  # templated wrappers: enough to learn, not to dominate
@@ -296,12 +300,39 @@ def generate(seed: int = SEED, llm_path: Path = DATA / "llm_raw.jsonl") -> list[
     return [p for p in unique if (counts.update([k := (p.task, p.label, p.kind)]) or counts[k] <= CAPS.get(p.kind, CAP))]
 
 
+def written_to_pairs(row: dict) -> list[Pair]:
+    """The training pairs one written triple gives."""
+    kind, src = f"written_{row['kind']}", row["source"]
+    out = []
+    if row["side"] is not None:
+        out.append(Pair("side", row["question"], "", row["quote"], _SIDES.index(row["side"]), kind, src))
+    if row["claim"].strip():
+        out.append(Pair("supports", row["question"], row["claim"], row["quote"], _LABELS.index(row["label"]), kind, src))
+    return out
+
+
+def written_pairs(folder: Path = WRITTEN) -> list[Pair]:
+    """Every valid written triple's pairs, in file order (files sorted by name); invalid lines are left out."""
+    allowed = {line.strip() for f in folder.glob("articles-*.txt") for line in f.read_text().splitlines() if line.strip()}
+    seen: set[tuple] = set()
+    pairs: list[Pair] = []
+    for file in sorted(folder.glob("triples-*.jsonl")):
+        for line in file.read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if line.strip() and not problems(row, allowed, seen):
+                pairs += written_to_pairs(row)
+    return pairs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--out", type=Path, default=DATA / "pairs.jsonl")
     args = parser.parse_args()
-    pairs = generate(args.seed)
+    pairs = generate(args.seed) + written_pairs()  # the hand-written triples after the seeded, capped ones
     args.out.parent.mkdir(parents=True, exist_ok=True)
     text = "".join(json.dumps(asdict(p), ensure_ascii=False) + "\n" for p in pairs)
     args.out.write_text(text, encoding="utf-8")

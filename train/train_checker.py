@@ -62,6 +62,15 @@ def _plan(lengths: list[int], args: argparse.Namespace) -> list[list[int]]:
     return plan[: int(len(plan) * args.epochs / epochs)]
 
 
+def _times(kind: str, repeat: list[str]) -> int:
+    """How many times a pair of ``kind`` is trained on: ``_times("written_plain", ["written_*=4"]) == 4``."""
+    for item in repeat:
+        name, n = item.split("=")
+        if kind == name or (name.endswith("*") and kind.startswith(name[:-1])):
+            return int(n)
+    return 1
+
+
 def _cpu() -> str:
     try:
         line = next(x for x in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines() if "Model name" in x)
@@ -81,7 +90,8 @@ def _args() -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeat", nargs="*", default=["paraphrase=3", "llm_question=2", "llm_negation=2", "llm_double_negation=2",
                                                    "llm_denial=2", "llm_conditional=2",
-                                                   "short_answer=3", "short_answer_wrong=3", "speaker_said=2"], help="KIND=N: each pair of KIND N times")
+                                                   "short_answer=3", "short_answer_wrong=3", "speaker_said=2", "written_*=4"],
+                   help="KIND=N: each pair of KIND N times (KIND ending in * matches a prefix)")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--out", type=Path, default=MODEL_DIR)
     return p.parse_args()
@@ -97,8 +107,7 @@ def main() -> None:
     raw = args.data.read_bytes()
     rows = [json.loads(line) for line in raw.decode("utf-8").splitlines()]
     rows = rows[: args.max_pairs] if args.max_pairs else rows
-    repeat = {k: int(n) for k, n in (item.split("=") for item in args.repeat)}
-    rows = [r for r in rows for _ in range(repeat.get(r["kind"], 1))]  # the few answer-phrased positives count more
+    rows = [r for r in rows for _ in range(_times(r["kind"], args.repeat))]  # the few answer-phrased positives count more
     source = _base_path()
     tok = AutoTokenizer.from_pretrained(source, local_files_only=True)  # the installed package's files, never a hub
     firsts = [pair_text(r["task"], r["question"], r["claim"]) for r in rows]
