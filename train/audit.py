@@ -3,6 +3,7 @@
     python train/audit.py sample        # → train/audit/sample.jsonl: 200 pairs, seeded, spread over the kinds
     (a person reads each pair and writes train/audit/verdicts.jsonl: {"i": 0, "ok": true, "note": ""} a line)
     python train/audit.py score         # the error rate, overall and by kind
+    python train/audit.py sample written_   # only the kinds starting so → train/audit/written_-sample.jsonl (score alike)
 
 >>> _spread([("a", 1), ("a", 2), ("b", 3)], 2, __import__("random").Random(0))
 [('a', 2), ('b', 3)]
@@ -17,7 +18,12 @@ from collections import defaultdict
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SAMPLE, VERDICTS = HERE / "audit" / "sample.jsonl", HERE / "audit" / "verdicts.jsonl"
+
+
+def _files(prefix: str) -> tuple[Path, Path]:
+    """The sample and verdict files of the pairs whose kind starts with ``prefix`` ("": all pairs)."""
+    name = f"{prefix}-" if prefix else ""
+    return HERE / "audit" / f"{name}sample.jsonl", HERE / "audit" / f"{name}verdicts.jsonl"
 LABELS = {"answers": ("answers", "on_topic", "unrelated"), "supports": ("supports", "contradicts", "not_stated"),
           "side": ("yes", "no", "neither")}
 
@@ -37,8 +43,10 @@ def _spread(items: list[tuple[str, object]], n: int, rng: random.Random) -> list
     return out
 
 
-def sample(n: int = 200, seed: int = 11) -> None:
+def sample(prefix: str = "", n: int = 200, seed: int = 11) -> None:
+    SAMPLE = _files(prefix)[0]
     rows = [json.loads(line) for line in (HERE / "data" / "pairs.jsonl").open(encoding="utf-8")]
+    rows = [r for r in rows if r["kind"].startswith(prefix)]
     picked = _spread([(f"{r['task']}/{r['kind']}", r) for r in rows], n, random.Random(seed))
     SAMPLE.parent.mkdir(exist_ok=True)
     with SAMPLE.open("w", encoding="utf-8") as out:
@@ -48,7 +56,8 @@ def sample(n: int = 200, seed: int = 11) -> None:
     print(f"{len(picked)} pairs → {SAMPLE}")
 
 
-def score() -> None:
+def score(prefix: str = "") -> None:
+    SAMPLE, VERDICTS = _files(prefix)
     rows = {r["i"]: r for r in map(json.loads, SAMPLE.open(encoding="utf-8"))}
     verdicts = [json.loads(line) for line in VERDICTS.open(encoding="utf-8") if line.strip()]
     wrong: dict[str, list[int]] = defaultdict(lambda: [0, 0])
@@ -63,4 +72,4 @@ def score() -> None:
 
 
 if __name__ == "__main__":
-    {"sample": sample, "score": score}[sys.argv[1] if len(sys.argv) > 1 else "score"]()
+    {"sample": sample, "score": score}[sys.argv[1] if len(sys.argv) > 1 else "score"](*sys.argv[2:3])
