@@ -24,6 +24,8 @@ def _files(prefix: str) -> tuple[Path, Path]:
     """The sample and verdict files of the pairs whose kind starts with ``prefix`` ("": all pairs)."""
     name = f"{prefix}-" if prefix else ""
     return HERE / "audit" / f"{name}sample.jsonl", HERE / "audit" / f"{name}verdicts.jsonl"
+
+
 LABELS = {"answers": ("answers", "on_topic", "unrelated"), "supports": ("supports", "contradicts", "not_stated"),
           "side": ("yes", "no", "neither")}
 
@@ -44,22 +46,22 @@ def _spread(items: list[tuple[str, object]], n: int, rng: random.Random) -> list
 
 
 def sample(prefix: str = "", n: int = 200, seed: int = 11) -> None:
-    SAMPLE = _files(prefix)[0]
+    path = _files(prefix)[0]
     rows = [json.loads(line) for line in (HERE / "data" / "pairs.jsonl").open(encoding="utf-8")]
     rows = [r for r in rows if r["kind"].startswith(prefix)]
     picked = _spread([(f"{r['task']}/{r['kind']}", r) for r in rows], n, random.Random(seed))
-    SAMPLE.parent.mkdir(exist_ok=True)
-    with SAMPLE.open("w", encoding="utf-8") as out:
+    path.parent.mkdir(exist_ok=True)
+    with path.open("w", encoding="utf-8") as out:
         for i, (_, r) in enumerate(picked):
             r = dict(r)  # type: ignore[call-overload]
             out.write(json.dumps({"i": i, "label_name": LABELS[r["task"]][r["label"]], **r}, ensure_ascii=False) + "\n")
-    print(f"{len(picked)} pairs → {SAMPLE}")
+    print(f"{len(picked)} pairs → {path}")
 
 
 def score(prefix: str = "") -> None:
-    SAMPLE, VERDICTS = _files(prefix)
-    rows = {r["i"]: r for r in map(json.loads, SAMPLE.open(encoding="utf-8"))}
-    verdicts = [json.loads(line) for line in VERDICTS.open(encoding="utf-8") if line.strip()]
+    sample_file, verdict_file = _files(prefix)
+    rows = {r["i"]: r for r in map(json.loads, sample_file.open(encoding="utf-8"))}
+    verdicts = [json.loads(line) for line in verdict_file.open(encoding="utf-8") if line.strip()]
     wrong: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for v in verdicts:
         r = rows[v["i"]]

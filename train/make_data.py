@@ -41,11 +41,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from train import edits  # noqa: E402
 from train.corpus import TrainArticle, training_articles  # noqa: E402
 from train.sentences import article_sentences  # noqa: E402
-from train.written.check import problems  # noqa: E402
+from train.written.check import LABELS, SIDES, allowed_articles, problems  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data"
 WRITTEN = Path(__file__).resolve().parent / "written"  # triples helpers wrote by hand (train/written/INSTRUCTIONS.md)
-_LABELS, _SIDES = ("supports", "contradicts", "unrelated"), ("yes", "no", "neither")
 SEED = 7
 CAP = 2500  # pairs per (task, label, kind) at most: 2 cores train on ~40,000 pairs in a session
 CAPS = {"denial": 1200, "double_negation": 1200}  # templated wrappers: enough to learn, not to dominate
@@ -305,24 +304,24 @@ def written_to_pairs(row: dict) -> list[Pair]:
     kind, src = f"written_{row['kind']}", row["source"]
     out = []
     if row["side"] is not None:
-        out.append(Pair("side", row["question"], "", row["quote"], _SIDES.index(row["side"]), kind, src))
+        out.append(Pair("side", row["question"], "", row["quote"], tuple(SIDES).index(row["side"]), kind, src))
     if row["claim"].strip():
-        out.append(Pair("supports", row["question"], row["claim"], row["quote"], _LABELS.index(row["label"]), kind, src))
+        out.append(Pair("supports", row["question"], row["claim"], row["quote"], LABELS.index(row["label"]), kind, src))
     return out
 
 
 def written_pairs(folder: Path = WRITTEN) -> list[Pair]:
     """Every valid written triple's pairs, in file order (files sorted by name); invalid lines are left out."""
-    allowed = {line.strip() for f in folder.glob("articles-*.txt") for line in f.read_text().splitlines() if line.strip()}
+    allowed = allowed_articles(folder)
     seen: set[tuple] = set()
     pairs: list[Pair] = []
     for file in sorted(folder.glob("triples-*.jsonl")):
-        for line in file.read_text(encoding="utf-8").splitlines():
+        for line in filter(str.strip, file.read_text(encoding="utf-8").splitlines()):
             try:
                 row = json.loads(line)
             except json.JSONDecodeError:
                 continue
-            if line.strip() and not problems(row, allowed, seen):
+            if not problems(row, allowed, seen):
                 pairs += written_to_pairs(row)
     return pairs
 

@@ -18,6 +18,7 @@ import json
 import re
 import sys
 from collections import Counter
+from functools import lru_cache
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -37,6 +38,16 @@ def yes_no(question: str) -> bool:
     return re.match(rf"\s*{_AUX}\b", question, re.I) is not None
 
 
+def allowed_articles(folder: Path = HERE) -> set[str]:
+    """The training articles the helpers were given (every ``articles-*.txt`` of ``folder``)."""
+    return {line.strip() for f in folder.glob("articles-*.txt") for line in f.read_text().splitlines() if line.strip()}
+
+
+@lru_cache(maxsize=64)
+def _article(source: str) -> str:
+    return (CORPUS / "news" / source).read_text(encoding="utf-8", errors="replace")
+
+
 def problems(row: dict, allowed: set[str], seen: set[tuple]) -> list[str]:
     """What is wrong with one triple (empty when it is valid)."""
     need = ("question", "claim", "quote", "source", "label", "side", "kind")
@@ -45,7 +56,7 @@ def problems(row: dict, allowed: set[str], seen: set[tuple]) -> list[str]:
     out = []
     if row["source"] not in allowed:
         out.append(f"source {row['source']!r} is not in an articles-*.txt list")
-    elif row["quote"] not in (CORPUS / "news" / row["source"]).read_text(encoding="utf-8", errors="replace"):
+    elif row["quote"] not in _article(row["source"]):
         out.append(f"quote is not verbatim in {row['source']}: {row['quote'][:60]!r}")
     if row["label"] not in LABELS:
         out.append(f"label {row['label']!r}")
@@ -67,7 +78,7 @@ def problems(row: dict, allowed: set[str], seen: set[tuple]) -> list[str]:
 
 
 def main(files: list[Path]) -> int:
-    allowed = {line.strip() for f in HERE.glob("articles-*.txt") for line in f.read_text().splitlines() if line.strip()}
+    allowed = allowed_articles()
     bad, rows, seen = 0, [], set()
     for file in files:
         for n, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
