@@ -1,7 +1,7 @@
-"""The eval question sets, ours (with the 1.5B judge, with our checker, with word rules only) against the naive
-LangChain RAG.
+"""The eval question sets, ours (with the 1.5B judge, with our checker, with word rules only; quotes first: the
+checker's chosen quotes alone, or with the 1.5B model's summary over them) against the naive LangChain RAG.
 
-    .venv/bin/python bench/evalsets.py [--sets seed_dev,news_dev,bbc_heldout] [--systems judge,checker,rules,naive] [--out rows.jsonl]
+    .venv/bin/python bench/evalsets.py [--sets seed_dev,news_dev,bbc_heldout] [--systems judge,checker,rules,quotes,quotes_summary,naive] [--out rows.jsonl]
     .venv/bin/python bench/evalsets.py --table-from rows.jsonl       # the table of a saved (or cut-short) run
 
 ``seed_dev`` and ``news_dev`` are asked over the bundled + eval briefings; ``bbc_heldout`` over ``eval/bbc``
@@ -43,8 +43,12 @@ from qa.service import open_assistant, open_indexer  # noqa: E402
 
 SOURCES = {"main": (ROOT / "briefings", ROOT / "eval" / "briefings"), "bbc": (ROOT / "eval" / "bbc",)}
 SETS = {"seed_dev": "main", "news_dev": "main", "bbc_heldout": "bbc"}
-SYSTEMS = {"judge": "ours, 1.5B judge", "checker": "ours, checker", "rules": "ours, rules", "naive": "naive LangChain"}
-_UPDATES = {"judge": {"judge": "llm"}, "checker": {"judge": "checker"}, "rules": {"judge": "off"}}
+SYSTEMS = {"judge": "ours, 1.5B judge", "checker": "ours, checker", "rules": "ours, rules", "quotes": "quotes 1st, bare",
+           "quotes_summary": "quotes 1st + 1.5B", "naive": "naive LangChain"}
+_QUOTES_FIRST = {"judge": "checker", "answer_order": "quotes_first"}
+_UPDATES = {"judge": {"judge": "llm"}, "checker": {"judge": "checker"}, "rules": {"judge": "off"}, "quotes": _QUOTES_FIRST,
+            "quotes_summary": _QUOTES_FIRST}
+_NO_MODEL = {"quotes"}  # the checker's quotes are the whole answer
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,8 @@ class Row:
 
 def run_ours(system: str, name: str, items: Sequence[EvalItem], indexer: Indexer, generator: Generator) -> list[Row]:
     settings = indexer.settings.model_copy(update=_UPDATES[system])
-    assistant = open_assistant(settings, store=indexer.store, embedder=indexer.embedder, bm25=indexer.refresh_bm25(), generator=generator)
+    assistant = open_assistant(settings, store=indexer.store, embedder=indexer.embedder, bm25=indexer.refresh_bm25(),
+                               generator=None if system in _NO_MODEL else generator)
     rows = []
     for item in items:
         r = score(item, assistant.ask(item.question, item.history), indexer.store)

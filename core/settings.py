@@ -81,6 +81,14 @@ class Settings(BaseSettings):
     judge_added_side_p: float = Field(
         0.7, description="yes/no with the checker: every uncited sentence is read for a missing side; one is added at this "
         "p(side) or more")
+    answer_order: Literal["llm_first", "quotes_first"] = Field(
+        "llm_first", description="quotes_first: the checker chooses the answer's quotes before the model runs, and the model "
+        "writes a short summary over those alone (qa/choose.py; shown at once); llm_first: the model reads all the evidence "
+        "and cites, the judge checks after")
+    quote_min_p: float = Field(
+        0.5, description="quotes_first: a sentence is one of the answer's quotes when the checker says it answers (or takes "
+        "a side) at least this surely")
+    max_quotes: int = Field(4, description="quotes_first: the answer's quotes, at most")
     check_min_p: float = Field(
         0.5, description="briefqa check: a quote is shown for the claim when it supports or contradicts it at least this surely")
     rules_off: str = Field(

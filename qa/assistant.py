@@ -25,6 +25,7 @@ from core.settings import Settings
 from index.filters import Filters
 from qa import compose
 from qa.chat import Turn, contextualize
+from qa.choose import QuoteChooser, Quoted
 from qa.cite import resolve
 from qa.generators import Generator
 from qa.policy import Case, Policy, rules_off
@@ -40,8 +41,10 @@ MAX_QUESTION_CHARS = 2000
 class Assistant:
     """Answers questions over one index with ``retriever`` and ``generator`` (None: extractive answers)."""
 
-    def __init__(self, settings: Settings, retriever: Retriever, generator: Generator | None, verifier: Verifier | None = None) -> None:
+    def __init__(self, settings: Settings, retriever: Retriever, generator: Generator | None, verifier: Verifier | None = None,
+                 chooser: QuoteChooser | None = None) -> None:
         self.settings, self.retriever, self.generator, self.verifier = settings, retriever, generator, verifier
+        self.chooser = chooser  # quotes first (qa.choose): the checker picks the quotes before the model runs
         self.rules_off = rules_off(settings)  # checked now: an unknown rule name fails here, not at the first question
 
     def ask(self, question: str, history: Sequence[Turn] | None = None, *, filters: Filters | None = None) -> Answer:
@@ -54,8 +57,9 @@ class Assistant:
 
     def ask_stream(
         self, question: str, history: Sequence[Turn] | None = None, *, filters: Filters | None = None
-    ) -> Iterator[str | Answer]:
-        """Yield the answer text as it grows (``str``), then the final ``Answer``; ``filters``: only articles inside them."""
+    ) -> Iterator[str | Quoted | Answer]:
+        """Yield the chosen quotes (``Quoted``, quotes first only) at once, the answer text as it grows (``str``), then
+        the final ``Answer``; ``filters``: only articles inside them."""
         for item in self.events(question, history, filters=filters):
             if isinstance(item, Drafting):
                 yield item.text
@@ -64,8 +68,9 @@ class Assistant:
 
     def events(
         self, question: str, history: Sequence[Turn] | None = None, *, filters: Filters | None = None
-    ) -> Iterator[Reading | Drafting | Answer]:
-        """``ask_stream`` preceded by a ``Reading``: the briefings retrieved, before the model starts. The rules the
+    ) -> Iterator[Reading | Quoted | Drafting | Answer]:
+        """``ask_stream`` preceded by a ``Reading``: the briefings retrieved, before the model starts. Quotes first:
+        then the ``Quoted`` (the checker's choice), and the model writes over those quotes alone. The rules the
         answer passes, and their order, are ``qa.policy.STEPS``; the answer's ``trace`` says which fired."""
         t0 = time.perf_counter()
         standalone = contextualize(_checked(question), history)[:MAX_QUESTION_CHARS]
@@ -75,11 +80,19 @@ class Assistant:
         policy, evidence = Policy(self.rules_off), retrieval.evidence
         case = policy.run("retrieved", Case(profile_of(standalone), evidence, self.settings.min_evidence_score, _passages_text(retrieval),
                                             tuple(self._speakers(retrieval)), self.retriever.speakers_near, judged=self.verifier is not None))
+        if not case.refusal and self.chooser:
+            quoted = self.chooser.choose(standalone, evidence)
+            yield quoted
+            if quoted.refusal or self.generator is None:
+                answer = answers.refusal(quoted.refusal, evidence) if quoted.refusal else answers.quoted(standalone, quoted.citations)
+                yield replace(answer, trace=policy.trace)
+                return
+            case = replace(case, evidence=quoted.evidence)  # the model and the rules after it see the chosen quotes only
         if case.refusal or self.generator is None:
             answer = answers.refusal(case.refusal, evidence) if case.refusal else answers.extractive(standalone, evidence, case.min_score)
             yield replace(answer, trace=policy.trace)
             return
-        draft = parse_draft((yield from self._draft(standalone, evidence)))
+        draft = parse_draft((yield from self._draft(standalone, case.evidence)))
         answers.p_answerable = self._p_answerable()
         case = policy.run("drafted", replace(case, draft=draft, p_answerable=answers.p_answerable))
         case = case if case.refusal else policy.run("cited", policy.resolved(case))

@@ -44,6 +44,11 @@ class Answers:
         return Answer(self.question, resolved.text, cites, verdict, False, self.timings(), (), self.standalone, resolved.notes,
                       p_answerable=self.p_answerable)
 
+    def quoted(self, question: str, cites: Sequence[Citation]) -> Answer:
+        """Quotes first with no summary: the chosen quotes are the answer, by side for a yes/no question."""
+        text = side_by_side(question, cites, with_latest=True) if profile_of(question).yes_no else according(cites)
+        return self.answer(question, Resolved(text, tuple(cites), ()))
+
     def extractive(self, question: str, evidence: Sequence[Evidence], min_score: float) -> Answer:
         """No generator: the best sentences themselves, each with its speaker and stance."""
         best = [e for e in closest(evidence) if e.cosine >= min_score][:3]
@@ -158,6 +163,11 @@ def statements(cites: Sequence[Citation]) -> str:
     """The briefings' own sentences as the answer, each with who states it:
     "Closest statements in the briefings — Sergei Ryabkov: [1]; BBC News: [2]." """
     return "Closest statements in the briefings — " + "; ".join(f"{c.speaker or _outlet(c)}: [{c.n}]" for c in cites) + "."
+
+
+def according(cites: Sequence[Citation]) -> str:
+    """The chosen quotes as the answer, each with who states it: "According to the briefings — Sergei Ryabkov: [1]." """
+    return "According to the briefings — " + "; ".join(f"{c.speaker or _outlet(c)}: [{c.n}]" for c in cites) + "."
 
 
 def latest(cites: Sequence[Citation]) -> str:

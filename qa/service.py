@@ -42,6 +42,7 @@ from qa.assistant import Assistant
 from qa.chat import Turn
 from qa.generators import Generator, make_generator
 from qa.checker import Checker, CheckerJudge
+from qa.choose import CheckerScorer, QuoteChooser, Quoted
 from qa.factcheck import FactCheck, check_claim
 from qa.judge import Judge, load_calibration
 from qa.policy import rules_off
@@ -85,7 +86,15 @@ def open_assistant(
     store = store or open_store(s, embedder, create=False)
     bm25 = bm25 or reader_bm25(s, store)
     retriever = Retriever(store, embedder, bm25, top_chunks=s.top_chunks, per_article=s.max_chunks_per_article, evidence=s.evidence_sentences)
-    return Assistant(s, retriever, generator, make_verifier(s, generator))  # type: ignore[arg-type]
+    return Assistant(s, retriever, generator, make_verifier(s, generator), make_chooser(s))  # type: ignore[arg-type]
+
+
+def make_chooser(settings: Settings) -> QuoteChooser | None:
+    """Quotes first (``settings.answer_order``): the checker chooses the answer's quotes; llm_first: none."""
+    if settings.answer_order != "quotes_first":
+        return None
+    scorer = CheckerScorer(CheckerJudge(Checker.load(), vetoes="no_invention" not in rules_off(settings)))
+    return QuoteChooser(scorer, min_p=settings.quote_min_p, max_quotes=settings.max_quotes)
 
 
 def make_verifier(settings: Settings, generator: object) -> Verifier | None:
@@ -120,8 +129,9 @@ def ask(question: str, history: Sequence[Turn] | None = None, settings: Settings
 
 def ask_stream(
     question: str, history: Sequence[Turn] | None = None, settings: Settings | None = None, *, filters: Filters | None = None
-) -> Iterator[str | Answer]:
-    """Yield the answer text as it grows, then the final ``Answer`` (``filters`` as for ``ask``)."""
+) -> Iterator[str | Quoted | Answer]:
+    """Yield the chosen quotes at once (``Quoted``, quotes first only), the answer text as it grows, then the final
+    ``Answer`` (``filters`` as for ``ask``)."""
     return _assistant(settings).ask_stream(question, history, filters=filters)
 
 
@@ -146,7 +156,7 @@ class BriefingService:
 
     def ask_stream(
         self, question: str, history: Sequence[Turn] | None = None, *, filters: Filters | None = None
-    ) -> Iterator[str | Answer]:
+    ) -> Iterator[str | Quoted | Answer]:
         return self.assistant.ask_stream(question, history, filters=filters)
 
     def ask(self, question: str, history: Sequence[Turn] | None = None, *, filters: Filters | None = None) -> Answer:
@@ -154,8 +164,9 @@ class BriefingService:
 
     def events(
         self, question: str, history: Sequence[Turn] | None = None, *, filters: Filters | None = None
-    ) -> Iterator[Reading | Drafting | Answer]:
-        """The briefings being read (``Reading``), then the answer as it grows (``Drafting``: text and verbatim quotes), then the ``Answer``."""
+    ) -> Iterator[Reading | Quoted | Drafting | Answer]:
+        """The briefings being read (``Reading``), quotes first: the chosen quotes (``Quoted``), then the answer as it
+        grows (``Drafting``: text and verbatim quotes), then the ``Answer``."""
         return self.assistant.events(question, history, filters=filters)
 
     def add(self, paths: Iterable[str | Path], on_progress: Progress | None = None, *, allow_private: bool | None = None) -> list[FileResult]:

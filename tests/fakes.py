@@ -71,6 +71,25 @@ class JudgingGenerator(ScriptedGenerator):
         return out
 
 
+class KeywordScorer:
+    """A ``qa.choose.Scorer`` for tests: a sentence answers (p 0.9) when it holds one of ``answers``' words, says yes
+    (p 0.9) with one of ``yes``, no (p 0.8) with one of ``no``; every other sentence gets p 0.1 / neither."""
+
+    def __init__(self, answers: Sequence[str] = (), yes: Sequence[str] = (), no: Sequence[str] = ()) -> None:
+        self.words, self.yes, self.no = answers, yes, no
+        self.asked: list[str] = []
+
+    def answers(self, question: str, sentences: Sequence[str]) -> list[float]:
+        self.asked.append(question)
+        return [0.9 if any(w in s for w in self.words) else 0.1 for s in sentences]
+
+    def sides(self, question: str, evidence: Sequence[object]) -> list[tuple[str, float]]:
+        self.asked.append(question)
+        texts = [getattr(ev, "text") for ev in evidence]
+        return [("yes", 0.9) if any(w in t for w in self.yes) else ("no", 0.8) if any(w in t for w in self.no) else ("neither", 0.9)
+                for t in texts]
+
+
 class Echo:
     """Streams the last message back in three pieces; ``delay`` seconds before each piece."""
 

@@ -65,8 +65,21 @@ def test_written_triples_become_pairs_only_when_the_validator_accepts_them(tmp_p
             {**good, "source": "politics/not-listed.txt"}, good]  # not a listed article; a repeat
     (tmp_path / "triples-1.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows) + "not json\n")
     pairs = written_pairs(tmp_path)
-    assert [(p.task, p.label, p.kind) for p in pairs] == [("side", 1, "written_negation"), ("supports", 2, "written_negation")]
+    assert [(p.task, p.label, p.kind) for p in pairs] == [("side", 1, "written_negation"), ("supports", 2, "written_negation"),
+                                                          ("answers", 0, "written_negation"), ("answers", 1, "written_negation")]
     assert {p.source for p in pairs} == {art.path}
+    assert [p.question for p in pairs if p.task == "answers"] == ["Did it happen?", "What happened?"]  # a "no" answers it
+
+
+@needs_corpus
+def test_a_question_and_quote_written_as_both_answering_and_not_gives_no_answers_pair(tmp_path: Path) -> None:
+    art = next(iter(training_articles()))
+    quote = next(s for s in art.body.split("\n") if len(s) > 40).strip()
+    (tmp_path / "articles-1.txt").write_text(art.path + "\n")
+    row = {"question": "What happened?", "claim": "It happened.", "quote": quote, "source": art.path, "label": "unrelated",
+           "side": None, "kind": "neighbouring_fact"}
+    (tmp_path / "triples-1.jsonl").write_text(json.dumps(row) + "\n" + json.dumps({**row, "claim": "It did.", "label": "supports", "kind": "plain"}) + "\n")
+    assert [p.task for p in written_pairs(tmp_path)] == ["supports", "supports"]
 
 
 @needs_corpus

@@ -15,7 +15,8 @@ another number, year, month, day, place or person; a negation inserted or remove
 ("could") against the definite claim; another named speaker; the neighbouring fact
 (profit for revenue, bonus for salary: the new term is absent from the sentence); another sentence of the same
 article (on topic) or of another article (unrelated). Then the triples helpers wrote by hand from training articles
-(`train/written/`, kinds `written_*`), uncapped.
+(`train/written/`, kinds `written_*`), uncapped: each gives its side and supports pairs, and each (question, quote)
+an ``answers`` pair (answers when the quote states the claim, another value of the fact, a yes or a no; on topic when not).
 
     python train/make_data.py            # → train/data/pairs.jsonl (seeded; the same input gives the same file)
 
@@ -310,11 +311,27 @@ def written_to_pairs(row: dict) -> list[Pair]:
     return out
 
 
+def written_answers(rows: list[dict]) -> list[Pair]:
+    """The ``answers`` pairs the written triples give: the quote answers the question when it states the claim or
+    another value of the same fact (``supports`` / ``contradicts``; a yes or a no), is on topic without answering
+    when it does not state it (``unrelated``; neither). A (question, quote) written with both is left out."""
+    verdicts: dict[tuple[str, str], set[int]] = {}
+    first: dict[tuple[str, str], dict] = {}
+    for row in rows:
+        key = (row["question"], row["quote"])
+        answered = row["side"] in ("yes", "no") if row["side"] is not None else row["label"] != "unrelated"
+        verdicts.setdefault(key, set()).add(0 if answered else 1)
+        first.setdefault(key, row)
+    return [Pair("answers", q, "", quote, next(iter(labels)), f"written_{first[(q, quote)]['kind']}", first[(q, quote)]["source"])
+            for (q, quote), labels in verdicts.items() if len(labels) == 1]
+
+
 def written_pairs(folder: Path = WRITTEN) -> list[Pair]:
-    """Every valid written triple's pairs, in file order (files sorted by name); invalid lines are left out."""
+    """Every valid written triple's pairs, in file order (files sorted by name), then their ``answers`` pairs;
+    invalid lines are left out."""
     allowed = allowed_articles(folder)
     seen: set[tuple] = set()
-    pairs: list[Pair] = []
+    rows: list[dict] = []
     for file in sorted(folder.glob("triples-*.jsonl")):
         for line in filter(str.strip, file.read_text(encoding="utf-8").splitlines()):
             try:
@@ -322,8 +339,8 @@ def written_pairs(folder: Path = WRITTEN) -> list[Pair]:
             except json.JSONDecodeError:
                 continue
             if not problems(row, allowed, seen):
-                pairs += written_to_pairs(row)
-    return pairs
+                rows.append(row)
+    return [p for row in rows for p in written_to_pairs(row)] + written_answers(rows)
 
 
 def main() -> None:

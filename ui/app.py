@@ -42,6 +42,7 @@ from index.filters import Filters  # noqa: E402
 from index.formats import SUPPORTED  # noqa: E402
 from index.records import FileResult  # noqa: E402
 from qa.export import answer_markdown  # noqa: E402
+from qa.choose import Quoted  # noqa: E402
 from qa.records import Answer, Drafting, Reading, answer_json  # noqa: E402
 from qa.service import BriefingService  # noqa: E402
 from ui import render  # noqa: E402
@@ -115,6 +116,8 @@ class _Handlers:
                 elif isinstance(item, Reading):
                     reading = item
                     yield live(render.reading_html(reading))
+                elif isinstance(item, Quoted):  # quotes first: the checked quotes' cards before the model writes
+                    yield live(render.reading_html(reading, "", item.citations, len(turns)))
                 elif isinstance(item, Drafting):
                     yield live(render.reading_html(reading, item.text, item.citations, len(turns)))
         except BriefQAError as err:

@@ -183,6 +183,7 @@ def ask(
     """Answer a question with verified quotes from the indexed briefings (optionally only from a date range and outlets)."""
     from index.filters import Filters
     from qa.export import answer_markdown
+    from qa.choose import Quoted
     from qa.records import Answer, answer_json
 
     filters = Filters.parse(since, until, source or ())  # a bad date is one line before anything loads
@@ -190,10 +191,14 @@ def ask(
     assistant = _assistant(_settings(data_dir, generator))
     final: Answer | None = None
     shown = 0
+    live = fmt is Format.text and sys.stdout.isatty()
     for item in assistant.ask_stream(question, filters=filters):
         if isinstance(item, Answer):
             final = item
-        elif fmt is Format.text and sys.stdout.isatty():
+        elif isinstance(item, Quoted):
+            if live and item.citations:  # quotes first: the chosen quotes at once, the summary streams beneath
+                typer.echo(_quotes(item.citations) + "\n")
+        elif live:
             sys.stdout.write(item[shown:])
             sys.stdout.flush()
             shown = len(item)
@@ -216,15 +221,22 @@ def _explained(a) -> str:  # noqa: ANN001 - qa.records.Answer
                       *(f"  {f.rule:<16} {f.action:<8} {f.did}" for f in a.trace)])
 
 
+def _quotes(cites, *, related: bool = False) -> str:  # noqa: ANN001 - qa.records.Citation
+    """Each quote with who says it, where and when, and the checker's label when one judged it."""
+    lines = []
+    for c in cites:
+        judged = f" · {c.support.side or c.support.label} p={c.support.p:.2f}" if c.support else ""
+        lines.append(f"\n{'related:' if related else f'[{c.n}]'} “{c.quote}”\n    — {c.attribution}; {c.title} "
+                     f"({c.published or 'undated'}) chars {c.start}–{c.end}{judged}")
+    return "\n".join(lines)
+
+
 def _render(a) -> str:  # noqa: ANN001 - qa.records.Answer
     badge = {"supported": "Supported", "contradicted": "Contradicted", "mixed": "Both sides", "not_found": "Not in the briefings"}
     lines = [f"[{badge[a.verdict]}] {a.text}"]
     if a.standalone_question:
         lines.append(f"  (asked as: {a.standalone_question})")
-    for c in a.citations or a.related:
-        who = c.attribution
-        label = f"[{c.n}]" if a.citations else "related:"
-        lines.append(f"\n{label} “{c.quote}”\n    — {who}; {c.title} ({c.published or 'undated'}) chars {c.start}–{c.end}")
+    lines.append(_quotes(a.citations or a.related, related=not a.citations))
     lines.append(f"\n{a.timings.total_s:.1f}s (retrieve {a.timings.retrieve_s * 1000:.0f} ms, generate {a.timings.generate_s:.1f} s)")
     return "\n".join(lines)
 
