@@ -1,6 +1,6 @@
 """RGB (en_fact) as a whole-system benchmark: ours against a naive LangChain RAG, side by side.
 
-    .venv/bin/python bench/rgb.py [--limit N] [--modes noise,rejection,counterfactual] [--out rows.jsonl]
+    .venv/bin/python bench/rgb.py [--limit N] [--modes noise,rejection,counterfactual] [--systems ours,quotes,naive] [--out rows.jsonl]
     .venv/bin/python bench/rgb.py --table-from rows.jsonl     # the table of a saved (or cut-short) run
 
 For each mode the passages of ALL questions are indexed together as one collection (one article
@@ -102,19 +102,27 @@ def judge(mode: str, q: Question, shown: str, refused: bool, verdict: str) -> bo
     return not refused and (verdict in ("mixed", "contradicted") or (has_true and has_fake) or bool(CONFLICT_WORDS.search(shown)))
 
 
-def run_ours(mode: str, texts: list[str], questions: Sequence[Question], generator: Generator, embedder: Embedder, tmp: Path) -> list[Row]:
+# ours, as the app ships (Settings()), and its variants: the checker as judge; quotes first, bare or with the summary
+OURS: dict[str, dict[str, str]] = {"ours": {}, "checker": {"judge": "checker"},
+                                   "quotes": {"judge": "checker", "answer_order": "quotes_first", "generator": "extractive"},
+                                   "quotes_summary": {"judge": "checker", "answer_order": "quotes_first"}}
+
+
+def run_ours(system: str, mode: str, texts: list[str], questions: Sequence[Question], generator: Generator, embedder: Embedder,
+             tmp: Path) -> list[Row]:
     feed = tmp / f"rgb-{mode}.jsonl"
     feed.write_text("".join(json.dumps({"title": f"RGB passage {i}", "text": t}) + "\n" for i, t in enumerate(texts)))
-    settings = Settings(data_dir=tmp / f"ours-{mode}")
+    settings = Settings(data_dir=tmp / f"{system}-{mode}").model_copy(update=OURS[system])
     indexer = open_indexer(settings, "bench/rgb.py", embedder=embedder)
     indexer.add([feed])
-    assistant = open_assistant(settings, store=indexer.store, embedder=indexer.embedder, bm25=indexer.bm25, generator=generator)
+    assistant = open_assistant(settings, store=indexer.store, embedder=indexer.embedder, bm25=indexer.bm25,
+                               generator=None if settings.generator == "extractive" else generator)
     rows = []
     for q in questions:
         a = assistant.ask(q.query)
         shown = a.text + " " + " ".join(c.quote for c in a.citations)
         verified = verified_count(a, indexer.store)
-        rows.append(Row("ours", mode, q.id, q.query, a.text, shown, a.refused, a.verdict, len(a.citations), verified,
+        rows.append(Row(system, mode, q.id, q.query, a.text, shown, a.refused, a.verdict, len(a.citations), verified,
                         a.timings.total_s, judge(mode, q, shown, a.refused, a.verdict)))
         _progress(rows[-1])
     return rows
@@ -147,7 +155,7 @@ def table(rows: Sequence[Row], modes: Sequence[str]) -> str:
               "quotes verified", "p50 s"]
     lines = ["  ".join(f"{h:>15}" for h in header)]
     values: dict[str, dict[str, float]] = {}
-    for system in ("ours", "naive LangChain"):
+    for system in [*OURS, "naive LangChain"]:
         mine = [r for r in rows if r.system == system]
         if not mine:
             continue
@@ -161,8 +169,8 @@ def table(rows: Sequence[Row], modes: Sequence[str]) -> str:
         cells.append(f"{sum(r.verified for r in mine) / quotes:.0%} of {quotes}" if quotes else "no quotes")
         cells.append(f"{median(r.seconds for r in mine):.2f}")
         lines.append("  ".join(f"{c:>15}" for c in cells))
-    if len(values) == 2:
-        cells = ["ours − naive"] + [f"{(values['ours'][m] - values['naive LangChain'][m]) * 100:+.0f} pts" for m in modes]
+    for system in [s for s in OURS if s in values and "naive LangChain" in values]:
+        cells = [f"{system} − naive"] + [f"{(values[system][m] - values['naive LangChain'][m]) * 100:+.0f} pts" for m in modes]
         lines.append("  ".join(f"{c:>15}" for c in cells))
     return "\n".join(lines)
 
@@ -171,11 +179,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=100, help="ask the first N questions (all passages are indexed)")
     parser.add_argument("--modes", default="noise,rejection,counterfactual")
-    parser.add_argument("--systems", default="ours,naive")
+    parser.add_argument("--systems", default="ours,naive", help=f"from {', '.join(OURS)}, naive")
     parser.add_argument("--out", type=Path, help="append every row here as a JSON line as soon as it is done")
     parser.add_argument("--table-from", type=Path, help="print the table of rows saved by --out, run nothing")
     args = parser.parse_args()
     modes = [m for m in args.modes.split(",") if m]
+    systems = [s for s in args.systems.split(",") if s]
     if args.table_from:
         saved = RowLog.load(args.table_from, Row)
         print(table(saved, [m for m in modes if any(r.mode == m for r in saved)]))
@@ -195,9 +204,9 @@ def main() -> None:
         for mode in modes:
             texts = passages(raw, MODES[mode])
             print(f"{mode}: {len(texts)} passages indexed, {len(asked)} questions", file=sys.stderr, flush=True)
-            if "ours" in args.systems:
-                rows += run_ours(mode, texts, asked, generator, embedder, Path(tmp))
-            if "naive" in args.systems:
+            for system in [s for s in systems if s in OURS]:
+                rows += run_ours(system, mode, texts, asked, generator, embedder, Path(tmp))
+            if "naive" in systems:
                 rows += run_naive(mode, texts, asked, generator, embedder, count)
     print(f"RGB en_fact, {len(asked)} questions per mode, local model {generator.name}, "
           f"{time.perf_counter() - started:.0f} s in all")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import date
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -166,8 +167,19 @@ def statements(cites: Sequence[Citation]) -> str:
 
 
 def according(cites: Sequence[Citation]) -> str:
-    """The chosen quotes as the answer, each with who states it: "According to the briefings — Sergei Ryabkov: [1]." """
-    return "According to the briefings — " + "; ".join(f"{c.speaker or _outlet(c)}: [{c.n}]" for c in cites) + "."
+    """The chosen quotes as the answer, each with who states it and when: "According to the briefings — Sergei
+    Ryabkov (28 January 2019): [1]." """
+    return "According to the briefings — " + "; ".join(
+        f"{c.speaker or _outlet(c)}{f' ({_day(c.published)})' if c.published else ''}: [{c.n}]" for c in cites) + "."
+
+
+def _day(published: str) -> str:
+    """ "2019-01-28" → "28 January 2019" (other forms as they are)."""
+    try:
+        d = date.fromisoformat(published[:10])
+    except ValueError:
+        return published
+    return f"{d.day} {d.strftime('%B')} {d.year}"
 
 
 def latest(cites: Sequence[Citation]) -> str:
