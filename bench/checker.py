@@ -8,7 +8,8 @@
 
 Sets: ``eval/support/triples.jsonl`` split ``test`` (279; the ``calib`` split is never used to train the checker)
 and ``eval/checker_fresh/triples.jsonl`` (written by a helper from 30+ BBC articles the training never saw).
-Label accuracy counts the label towards the claim; side accuracy the yes/no side. "checker" is the product's judge
+Label accuracy counts the label towards the claim; side accuracy the yes/no side; "quotes first's choice" whether
+the checker would choose the quote as an answer to the question (``qa.choose``). "checker" is the product's judge
 (label biases fitted on the calib split, code vetoes); "checker, raw" the model's argmax with the vetoes.
 """
 
@@ -29,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.judge import load_engine, rules, score  # noqa: E402
 from qa.checker import CALIBRATION_FILE, MODEL_DIR, Checker, CheckerJudge  # noqa: E402
+from qa.stance import is_yes_no  # noqa: E402
 from qa.judge import DEFAULT_CALIBRATION, LABELS, SIDES, Calibration, Judge, fit_calibration, load_calibration  # noqa: E402
 
 SETS = {"support-test": (ROOT / "eval" / "support" / "triples.jsonl", "test"),
@@ -112,6 +114,27 @@ def table(triples: list[dict], systems: dict[str, Decide]) -> str:
     return "\n".join(lines)
 
 
+def chooser_table(triples: list[dict], folder: Path = MODEL_DIR, min_p: float = 0.5) -> str:
+    """Quotes first's choice (``qa.choose``) on the triples: does the quote answer the question? Gold derived as for
+    the written training triples (``train.make_data.written_answers``: it states the claim, another value of the fact,
+    a yes or a no); chosen: wh p(answers) ≥ ``min_p``, yes/no a side at p ≥ ``min_p`` (the Settings.quote_min_p default)."""
+    from train.make_data import written_answers
+
+    judge = CheckerJudge(Checker.load(folder))
+    cells: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for pair in written_answers(triples):
+        if is_yes_no(pair.question):
+            j = judge.judge(pair.question, "", pair.quote)
+            chosen = j.side in ("yes", "no") and (j.p_side or 0.0) >= min_p
+        else:
+            chosen = judge.checker.answers(pair.question, [pair.quote])[0] >= min_p
+        for key in ("ALL", "yes/no" if is_yes_no(pair.question) else "wh", "[answers]" if pair.label == 0 else "[does not answer]"):
+            cells[key][0] += chosen == (pair.label == 0)
+            cells[key][1] += 1
+    return "\n".join([f"{'quote chosen right':<20}{'n':>5}{'checker':>20}"] +
+                     [f"{k:<20}{m:>5}{f'{100 * a / m:.1f}% ({a}/{m})':>20}" for k, (a, m) in cells.items()])
+
+
 def speed(folder: Path = MODEL_DIR) -> str:
     t0 = time.perf_counter()
     checker = Checker(folder)  # a fresh session: the load a new process pays
@@ -149,6 +172,7 @@ def main() -> int:
             systems["1.5B judge"] = llm_system(triples)
         systems["rules"] = rules
         print(f"\n{name} ({len(triples)} triples)\n{table(triples, systems)}")
+        print(f"\n{name}: quotes first's choice\n{chooser_table(triples, args.model)}")
     if args.speed:
         print("\n" + speed(args.model))
     return 0
