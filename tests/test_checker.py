@@ -66,7 +66,8 @@ def test_written_triples_become_pairs_only_when_the_validator_accepts_them(tmp_p
     (tmp_path / "triples-1.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows) + "not json\n")
     pairs = written_pairs(tmp_path)
     assert [(p.task, p.label, p.kind) for p in pairs] == [("side", 1, "written_negation"), ("supports", 2, "written_negation"),
-                                                          ("answers", 0, "written_negation"), ("answers", 1, "written_negation")]
+                                                          ("answers", 0, "written_answers_negation"),
+                                                          ("answers", 1, "written_answers_negation")]
     assert {p.source for p in pairs} == {art.path}
     assert [p.question for p in pairs if p.task == "answers"] == ["Did it happen?", "What happened?"]  # a "no" answers it
 

@@ -322,7 +322,7 @@ def written_answers(rows: list[dict]) -> list[Pair]:
         answered = row["side"] in ("yes", "no") if row["side"] is not None else row["label"] != "unrelated"
         verdicts.setdefault(key, set()).add(0 if answered else 1)
         first.setdefault(key, row)
-    return [Pair("answers", q, "", quote, next(iter(labels)), f"written_{first[(q, quote)]['kind']}", first[(q, quote)]["source"])
+    return [Pair("answers", q, "", quote, next(iter(labels)), f"written_answers_{first[(q, quote)]['kind']}", first[(q, quote)]["source"])
             for (q, quote), labels in verdicts.items() if len(labels) == 1]
 
 

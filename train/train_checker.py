@@ -90,7 +90,8 @@ def _args() -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeat", nargs="*", default=["paraphrase=3", "llm_question=2", "llm_negation=2", "llm_double_negation=2",
                                                    "llm_denial=2", "llm_conditional=2",
-                                                   "short_answer=3", "short_answer_wrong=3", "speaker_said=2", "written_*=4"],
+                                                   "short_answer=3", "short_answer_wrong=3", "speaker_said=2", "written_answers_*=1",
+                                                   "written_*=2"],
                    help="KIND=N: each pair of KIND N times (KIND ending in * matches a prefix)")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--out", type=Path, default=MODEL_DIR)
