@@ -1,9 +1,10 @@
 """Answer latency and tokens, warm and cold, with the eval scores of the same run; side by side with a saved run.
 
     .venv/bin/python bench/latency.py [--cold 3] [--save run.json] [--baseline before.json]
+    BRIEFQA_ANSWER_ORDER=quotes_first BRIEFQA_JUDGE=checker .venv/bin/python bench/latency.py --baseline llm_first.json
 
 Warm (one process): every question of ``--sets`` (eval/seed_dev, news_dev; follow-ups with their history) over the
-bundled and eval briefings; time to the first answer text and to the whole answer, tokens the model
+bundled and eval briefings; time to the first checked quote on screen, to the first answer text and to the whole answer, tokens the model
 evaluated (the user message; the fixed system prompt is reused from the KV cache) and generated, and
 each set's eval score. Cold: ``briefqa ask "Did Russia call Iran an ally?"`` in fresh processes
 (median wall of ``--cold``), and a probe process that breaks one cold answer down (imports, embedder
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -86,29 +88,40 @@ def warm(data: Path, sets: Sequence[str] = ("seed_dev", "news_dev")) -> dict[str
     timed = TimedScorer(judge.judge.scorer) if judge else None
     if judge:
         judge.judge.scorer = timed
-    firsts, totals, scores, judged = [], [], {}, []
+    firsts, quoted, totals, scores, judged = [], [], [], {}, []
     for path in [ROOT / "eval" / f"{name}.jsonl" for name in sets]:
         rows = []
         for item in load_items(path):
             before = timed.spent if timed else 0.0
-            t, first, final = time.perf_counter(), None, None
+            t, first, quote, final = time.perf_counter(), None, None, None
             for part in assistant.ask_stream(item.question, item.history):
                 if isinstance(part, str) and first is None:
                     first = time.perf_counter() - t
+                if quote is None and _shows_quote(part):
+                    quote = time.perf_counter() - t
                 final = part
             totals.append(time.perf_counter() - t)
             judged.append((timed.spent if timed else 0.0) - before)
             firsts.append(first if first is not None else totals[-1])
+            quoted.append(quote if quote is not None else totals[-1])
             rows.append(score(item, final, ix.store))  # type: ignore[arg-type]
         summary = EvalSummary(tuple(rows))
         scores[path.stem] = f"{summary.correct}/{len(rows)} (quotes verified {summary.verified_share:.0%})"
     evaluated, generated = [c[0] for c in counting.calls], [c[1] for c in counting.calls]
-    return {"first_text_p50_s": median(firsts), "answer_p50_s": median(totals), "answer_p95_s": _pct(totals, 0.95),
+    return {"first_quote_p50_s": median(quoted), "first_text_p50_s": median(firsts), "answer_p50_s": median(totals), "answer_p95_s": _pct(totals, 0.95),
             "questions": len(totals), "model_calls": len(counting.calls),
             "evaluated_tokens_p50": median(evaluated) if evaluated else 0, "generated_tokens_p50": median(generated) if generated else 0,
             "evaluated_tokens_sum": sum(evaluated), "generated_tokens_sum": sum(generated),
             "judge_s_per_answer_p50": median(judged), "judge_s_sum": sum(judged), "quotes_judged": timed.quotes if timed else 0,
             **{f"eval {k}": v for k, v in scores.items()}}
+
+
+def _shows_quote(part: Any) -> bool:
+    """Whether a streamed item puts a checked quote on screen: quotes first's chosen quotes, the answer text once it
+    cites one (its card shows beside it), or the final answer's quotes (a refusal shows none)."""
+    if isinstance(part, str):
+        return bool(re.search(r"\[\d+\]", part))
+    return bool(getattr(part, "citations", ()))
 
 
 def cold(data: Path, runs: int) -> dict[str, Any]:
