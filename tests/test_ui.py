@@ -371,3 +371,16 @@ def test_quote_cards_appear_while_the_answer_is_written(service: BriefingService
     shown = [chat[-1]["content"] for chat, *_ in _Handlers(service).ask(ALLY, [])]
     drafting = [html for html in shown[:-1] if "qa-drafting-cards" in html]
     assert drafting and "qa-badge" not in drafting[0] and 'class="qa-card ' in drafting[0]
+
+
+def test_quotes_first_shows_the_chosen_quotes_cards_before_the_model_writes(service: BriefingService) -> None:
+    """Quotes first: the page shows the checked quotes' cards from the Quoted event, before any answer text."""
+    from qa.choose import QuoteChooser
+    from tests.fakes import KeywordScorer
+    from ui.app import _Handlers
+
+    service.assistant.chooser = QuoteChooser(KeywordScorer(yes=["Iranian ally"], no=["not allies"]), min_p=0.5, max_quotes=4)
+    shown = [chat[-1]["content"] for chat, *_ in _Handlers(service).ask(ALLY, [])]
+    cards = [html for html in shown[:-1] if "qa-drafting-cards" in html]
+    assert cards and "not allies" in cards[0] and 'class="qa-text"></p>' in cards[0]  # the cards, no answer text yet
+    assert "qa-badge" in shown[-1]
