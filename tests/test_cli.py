@@ -53,6 +53,21 @@ def test_ask_json_is_one_object_with_verbatim_quotes(env: Path) -> None:
         assert c["verified"] and c["quote"] in text and c["end"] - c["start"] == len(c["quote"])
 
 
+def test_ask_no_summary_answers_with_the_checkers_quotes_each_labelled(env: Path) -> None:
+    """--no-summary: quotes first with the shipped checker, no model; every quote verbatim and carrying its p."""
+    run("index", "add", str(ROOT / "briefings"))
+    code, out = run("ask", "--json", "--no-summary", "Did Russia call Iran an ally?")
+    assert code == 0
+    data = json.loads(out)
+    text = (ROOT / "briefings" / "russia-iran-not-allies-in-syria.txt").read_text()
+    for c in data["citations"] + data["related"]:
+        assert c["verified"] and c["quote"] in text
+    for c in data["citations"]:
+        assert c["support"]["side"] in ("yes", "no") and c["support"]["p"] >= 0.5
+    code, out = run("ask", "--no-summary", "Did Russia call Iran an ally?")
+    assert code == 0 and ("p=" in out or "Not in the briefings" in out)
+
+
 def test_remove_by_prefix_deletes_the_article(env: Path) -> None:
     run("index", "add", str(ROOT / "briefings"))
     code, out = run("index", "list")

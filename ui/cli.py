@@ -177,6 +177,7 @@ def ask(
     until: Annotated[Optional[str], typer.Option(help="Only articles published on or before YYYY-MM-DD (undated ones left out).")] = None,
     source: Annotated[Optional[list[str]], typer.Option("--source", help="Only this outlet (exact name, any case; repeatable).")] = None,
     explain: Annotated[bool, typer.Option("--explain", help="Also print the answer rules that fired, in order (qa/policy.py; --json: its trace).")] = False,
+    no_summary: Annotated[bool, typer.Option("--no-summary", help="Quotes first, no model: the checker's chosen quotes are the whole answer.")] = False,
     data_dir: DataDir = None,
     generator: Generator = None,
 ) -> None:
@@ -188,7 +189,8 @@ def ask(
 
     filters = Filters.parse(since, until, source or ())  # a bad date is one line before anything loads
     fmt = Format.json if as_json else fmt
-    assistant = _assistant(_settings(data_dir, generator))
+    settings = _settings(data_dir, "extractive" if no_summary else generator)
+    assistant = _assistant(settings.model_copy(update={"answer_order": "quotes_first"}) if no_summary else settings)
     final: Answer | None = None
     shown = 0
     live = fmt is Format.text and sys.stdout.isatty()
