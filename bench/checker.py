@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import statistics
 import sys
 import time
@@ -29,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.judge import load_engine, rules, score  # noqa: E402
-from qa.checker import CALIBRATION_FILE, MODEL_DIR, Checker, CheckerJudge  # noqa: E402
+from qa.checker import CALIBRATION_FILE, LABEL_NAMES, MODEL_DIR, Checker, CheckerJudge  # noqa: E402
 from qa.stance import is_yes_no  # noqa: E402
 from qa.judge import DEFAULT_CALIBRATION, LABELS, SIDES, Calibration, Judge, fit_calibration, load_calibration  # noqa: E402
 
@@ -69,9 +70,21 @@ def fit(folder: Path = MODEL_DIR) -> None:
     yn = [(raw[t["id"]], t["side"]) for t in calib if t["side"]]
     fitted = {"model_sha256": checker.sha256, "fitted_on": "eval/support/triples.jsonl split calib",
               "fitted_on_sha256": hashlib.sha256(json.dumps(calib, sort_keys=True).encode()).hexdigest(),
-              "support": fit_calibration(wh, list(LABELS)), "side": fit_calibration(yn, list(SIDES))}
+              "support": fit_calibration(wh, list(LABELS)), "side": fit_calibration(yn, list(SIDES)),
+              "answers": fit_calibration(_answers_raw(checker, [t for t in calib if not t["side"]]), list(LABEL_NAMES["answers"]))}
     (folder / CALIBRATION_FILE).write_text(json.dumps(fitted, indent=1) + "\n", encoding="utf-8")
-    print(f"fitted on {len(calib)} calib triples: support {fitted['support']}, side {fitted['side']}")
+    print(f"fitted on {len(calib)} calib triples: support {fitted['support']}, side {fitted['side']}, answers {fitted['answers']}")
+
+
+def _answers_raw(checker: Checker, triples: list[dict]) -> list[tuple[dict[str, float], str]]:
+    """The answers task's log-probabilities and gold label of each (question, quote) the wh-triples give
+    (``train.make_data.written_answers``)."""
+    from train.make_data import written_answers
+
+    pairs = written_answers(triples)
+    probs = checker.probs([("answers", p.question, "", p.quote) for p in pairs])
+    names = LABEL_NAMES["answers"]
+    return [({n: math.log(max(float(x), 1e-9)) for n, x in zip(names, row)}, names[p.label]) for p, row in zip(pairs, probs)]
 
 
 def llm_system(triples: list[dict]) -> Decide:
@@ -127,7 +140,7 @@ def chooser_table(triples: list[dict], folder: Path = MODEL_DIR, min_p: float = 
             j = judge.judge(pair.question, "", pair.quote)
             chosen = j.side in ("yes", "no") and (j.p_side or 0.0) >= min_p
         else:
-            chosen = judge.checker.answers(pair.question, [pair.quote])[0] >= min_p
+            chosen = judge.answers(pair.question, [pair.quote])[0] >= min_p
         for key in ("ALL", "yes/no" if is_yes_no(pair.question) else "wh", "[answers]" if pair.label == 0 else "[does not answer]"):
             cells[key][0] += chosen == (pair.label == 0)
             cells[key][1] += 1

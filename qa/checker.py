@@ -126,7 +126,7 @@ class Checker:
         fitted = json.loads(path.read_text(encoding="utf-8"))
         if fitted.get("model_sha256") != self.sha256:
             return DEFAULT_CALIBRATION  # fitted on another model: its biases would mislead this one
-        return Calibration(support=fitted["support"], side=fitted["side"])
+        return Calibration(support=fitted["support"], side=fitted["side"], answers=fitted.get("answers", {}))
 
     @property
     def sha256(self) -> str:
@@ -134,10 +134,6 @@ class Checker:
         if not self._sha256:
             self._sha256 = hashlib.sha256((self.folder / MODEL_FILE).read_bytes()).hexdigest()
         return self._sha256
-
-    def answers(self, question: str, sentences: Sequence[str]) -> list[float]:
-        """p(the sentence answers the question), for each sentence (the ``answers`` task)."""
-        return self.probs([("answers", question, "", s) for s in sentences])[:, 0].tolist()
 
 
 class CheckerJudge(Judge):
@@ -151,6 +147,15 @@ class CheckerJudge(Judge):
     def __init__(self, checker: Checker, calibration: Calibration | None = None, *, vetoes: bool = True) -> None:
         super().__init__(checker, calibration or checker.calibration(), vetoes=vetoes)  # type: ignore[arg-type]
         self.checker = checker
+
+    def answers(self, question: str, sentences: Sequence[str]) -> list[float]:
+        """p(the sentence answers the question) for each sentence: the ``answers`` task with its fitted biases."""
+        if not sentences:
+            return []
+        bias = np.array([self.calibration.answers.get(n, 0.0) for n in LABEL_NAMES["answers"]])
+        logits = np.log(np.maximum(self.checker.probs([("answers", question, "", s) for s in sentences]), 1e-9)) + bias
+        z = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return (z[:, 0] / z.sum(axis=1)).tolist()
 
     def raw_many(self, question: str, shown: Sequence[tuple[str, str, str | None]]) -> list[dict[str, float]]:
         yes_no = is_yes_no(question)

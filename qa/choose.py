@@ -1,6 +1,6 @@
 """Quotes first: the checker chooses the answer's quotes from the evidence before any model writes a word.
 
-A wh-question: each evidence sentence gets p(it answers the question), the checker's ``answers`` task. A yes/no
+A wh-question: each evidence sentence gets p(it answers the question), the checker's ``answers`` task (calibrated). A yes/no
 question: the side each sentence takes and p(side), the ``side`` task through ``qa.checker.CheckerJudge`` (its
 calibration and the code vetoes). The sentences at ``Settings.quote_min_p`` or more, most certain first, at most
 ``Settings.max_quotes`` (a yes/no question keeps the best of each side before the rest), are the answer's quotes:
@@ -92,14 +92,14 @@ def _distinct(picks: list[tuple[Evidence, Support]]) -> list[tuple[Evidence, Sup
 
 
 class CheckerScorer:
-    """The checker as a ``Scorer``: the ``answers`` task raw, the ``side`` task through ``CheckerJudge`` (calibrated,
-    with the code vetoes: a number the question asks about that the sentence never states cannot say yes)."""
+    """The checker as a ``Scorer``, through ``CheckerJudge``: the ``answers`` task and the ``side`` task with their
+    fitted biases (and the code vetoes: a number the question asks about that the sentence never states cannot say yes)."""
 
     def __init__(self, judge: CheckerJudge) -> None:
         self.judge = judge
 
     def answers(self, question: str, sentences: Sequence[str]) -> list[float]:
-        return self.judge.checker.answers(question, sentences) if sentences else []
+        return self.judge.answers(question, sentences)
 
     def sides(self, question: str, evidence: Sequence[Evidence]) -> list[tuple[str, float]]:
         judged = self.judge.judge_all(question, [("", ev.text, ev.speaker) for ev in evidence], (),

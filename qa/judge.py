@@ -74,6 +74,7 @@ class Calibration:
     side: Mapping[str, float] = field(default_factory=dict)
     support_weights: tuple[tuple[float, ...], ...] | None = None  # one row per label, one column per feature
     side_weights: tuple[tuple[float, ...], ...] | None = None
+    answers: Mapping[str, float] = field(default_factory=dict)  # the checker's answers task (quotes first), biases only
 
 
 class LabelScorer(Protocol):
