@@ -19,6 +19,7 @@ import argparse
 import hashlib
 import json
 import math
+import random
 import statistics
 import sys
 import time
@@ -58,8 +59,9 @@ def checker_system(folder: Path = MODEL_DIR, calibration: Calibration | None = N
 
 
 def fit(folder: Path = MODEL_DIR) -> None:
-    """Per-label biases on the checker's log-probabilities, fitted on the calib split of eval/support only, written
-    beside the model with the sha256 of the model file and of the triples they were fitted on."""
+    """Per-label biases on the checker's log-probabilities, fitted on the calib split of eval/support only (each task's
+    kept only where cross-validation inside calib shows they help: ``kept_biases``), written beside the model with the
+    sha256 of the model file and of the triples they were fitted on."""
     path = ROOT / "eval" / "support" / "triples.jsonl"
     calib = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     calib = [t for t in calib if t["split"] == "calib"]
@@ -70,10 +72,31 @@ def fit(folder: Path = MODEL_DIR) -> None:
     yn = [(raw[t["id"]], t["side"]) for t in calib if t["side"]]
     fitted = {"model_sha256": checker.sha256, "fitted_on": "eval/support/triples.jsonl split calib",
               "fitted_on_sha256": hashlib.sha256(json.dumps(calib, sort_keys=True).encode()).hexdigest(),
-              "support": fit_calibration(wh, list(LABELS)), "side": fit_calibration(yn, list(SIDES)),
-              "answers": fit_calibration(_answers_raw(checker, [t for t in calib if not t["side"]]), list(LABEL_NAMES["answers"]))}
+              "support": kept_biases(wh, list(LABELS)), "side": kept_biases(yn, list(SIDES)),
+              "answers": kept_biases(_answers_raw(checker, [t for t in calib if not t["side"]]), list(LABEL_NAMES["answers"]))}
     (folder / CALIBRATION_FILE).write_text(json.dumps(fitted, indent=1) + "\n", encoding="utf-8")
     print(f"fitted on {len(calib)} calib triples: support {fitted['support']}, side {fitted['side']}, answers {fitted['answers']}")
+
+
+def kept_biases(items: list[tuple[dict[str, float], str]], labels: list[str], rounds: int = 5) -> dict[str, float]:
+    """The biases fitted on all ``items``, kept only when they help beyond them: 2-fold cross-validation inside
+    ``items`` (``rounds`` shuffles) must score more right with biases fitted on one half than with none on the other;
+    otherwise zeros (the raw argmax).
+
+    >>> kept_biases([({"a": 0.0, "b": -1.0}, "a")] * 4, ["a", "b"])
+    {'a': 0.0, 'b': 0.0}
+    """
+    gain = 0
+    for seed in range(rounds):
+        shuffled = items[:]
+        random.Random(seed).shuffle(shuffled)
+        for fit_on, test_on in ((shuffled[::2], shuffled[1::2]), (shuffled[1::2], shuffled[::2])):
+            gain += _right(test_on, fit_calibration(fit_on, labels), labels) - _right(test_on, {}, labels)
+    return fit_calibration(items, labels) if gain > 0 else {label: 0.0 for label in labels}
+
+
+def _right(items: list[tuple[dict[str, float], str]], bias: dict[str, float], labels: list[str]) -> int:
+    return sum(max(labels, key=lambda n: raw[n] + bias.get(n, 0.0)) == gold for raw, gold in items)
 
 
 def _answers_raw(checker: Checker, triples: list[dict]) -> list[tuple[dict[str, float], str]]:
