@@ -2,7 +2,7 @@
 
     python bench/checker.py                 # eval/support test split + eval/checker_fresh, checker and rules
     python bench/checker.py --llm           # also the 1.5B judge (its fitted calibration; raw scores cached in /tmp)
-    python bench/checker.py --speed         # also ms per pair (batches of 8) and the model's load time
+    python bench/checker.py --speed         # also ms per pair (8 pairs judged at a time, each row run alone) and the model's load time
     python bench/checker.py --fit           # first fit the label biases on the calib split (qa/checker_model/calibration.json)
     python bench/checker.py --fit --model /tmp/v3   # a candidate model folder (train_checker.py --out), fitted there
 
@@ -180,9 +180,9 @@ def speed(folder: Path = MODEL_DIR) -> str:
     per = []
     for lo in range(0, len(pairs) - 8, 8):
         t1 = time.perf_counter()
-        checker.probs(pairs[lo : lo + 8], batch=8)
+        checker.probs(pairs[lo : lo + 8])
         per.append((time.perf_counter() - t1) / 8 * 1000)
-    return (f"model load {load_s:.2f} s; ms per pair in batches of 8: median {statistics.median(per):.1f}, "
+    return (f"model load {load_s:.2f} s; ms per pair, 8 at a time: median {statistics.median(per):.1f}, "
             f"p90 {sorted(per)[int(0.9 * len(per))]:.1f} (n={len(per)} batches)")
 
 

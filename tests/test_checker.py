@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -120,9 +121,9 @@ def test_checker_contract_probabilities_per_row_in_order() -> None:
     checker = Checker.load()
     rows = [("side", "Is the plant closing?", "", "The plant will close in May, the company said.")] * 3 + [
         ("answers", "How many jobs will go?", "", "The weather was fine.")]
-    p = checker.probs(rows, batch=2)
+    p = checker.probs(rows)
     assert p.shape == (4, 3) and abs(float(p.sum()) - 4) < 1e-3 and (p >= 0).all()
-    assert abs(float(p[0, 0] - p[2, 0])) < 0.05  # the same row gives the same answer in another batch
+    assert np.allclose(p[:3], checker.probs(rows[:1])[0], atol=1e-6)  # a row's answer is its own, whatever rows come with it
     assert Checker.load() is checker
 
 
