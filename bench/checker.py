@@ -159,12 +159,13 @@ def chooser_table(triples: list[dict], folder: Path = MODEL_DIR, min_p: float = 
     judge = CheckerJudge(Checker.load(folder))
     cells: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for pair in written_answers(triples):
-        if is_yes_no(pair.question):
+        yes_no = is_yes_no(pair.question)
+        if yes_no:
             j = judge.judge(pair.question, "", pair.quote)
             chosen = j.side in ("yes", "no") and (j.p_side or 0.0) >= min_p
         else:
             chosen = judge.answers(pair.question, [pair.quote])[0] >= min_p
-        for key in ("ALL", "yes/no" if is_yes_no(pair.question) else "wh", "[answers]" if pair.label == 0 else "[does not answer]"):
+        for key in ("ALL", "yes/no" if yes_no else "wh", "[answers]" if pair.label == 0 else "[does not answer]"):
             cells[key][0] += chosen == (pair.label == 0)
             cells[key][1] += 1
     return "\n".join([f"{'quote chosen right':<20}{'n':>5}{'checker':>20}"] +

@@ -45,10 +45,11 @@ SOURCES = {"main": (ROOT / "briefings", ROOT / "eval" / "briefings"), "bbc": (RO
 SETS = {"seed_dev": "main", "news_dev": "main", "bbc_heldout": "bbc"}
 SYSTEMS = {"judge": "ours, 1.5B judge", "checker": "ours, checker", "rules": "ours, rules", "quotes": "quotes 1st, bare",
            "quotes_summary": "quotes 1st + 1.5B", "naive": "naive LangChain"}
-_QUOTES_FIRST = {"judge": "checker", "answer_order": "quotes_first"}
-_UPDATES = {"judge": {"judge": "llm"}, "checker": {"judge": "checker"}, "rules": {"judge": "off"}, "quotes": _QUOTES_FIRST,
-            "quotes_summary": _QUOTES_FIRST}
-_NO_MODEL = {"quotes"}  # the checker's quotes are the whole answer
+# each system's settings over Settings(); bench/rgb.py asks the same variants
+VARIANTS: dict[str, dict[str, str]] = {
+    "judge": {"judge": "llm"}, "checker": {"judge": "checker"}, "rules": {"judge": "off"},
+    "quotes": {"judge": "checker", "answer_order": "quotes_first", "generator": "extractive"},  # the quotes are the answer
+    "quotes_summary": {"judge": "checker", "answer_order": "quotes_first"}}
 
 
 @dataclass(frozen=True)
@@ -66,9 +67,9 @@ class Row:
 
 
 def run_ours(system: str, name: str, items: Sequence[EvalItem], indexer: Indexer, generator: Generator) -> list[Row]:
-    settings = indexer.settings.model_copy(update=_UPDATES[system])
+    settings = indexer.settings.model_copy(update=VARIANTS[system])
     assistant = open_assistant(settings, store=indexer.store, embedder=indexer.embedder, bm25=indexer.refresh_bm25(),
-                               generator=None if system in _NO_MODEL else generator)
+                               generator=None if settings.generator == "extractive" else generator)
     rows = []
     for item in items:
         r = score(item, assistant.ask(item.question, item.history), indexer.store)

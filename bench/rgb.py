@@ -33,6 +33,7 @@ from statistics import median
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.evalsets import VARIANTS  # noqa: E402
 from bench.naive_rag import NaiveRag  # noqa: E402
 from bench.rows import RowLog  # noqa: E402
 from index.embed import Embedder, make_embedder  # noqa: E402
@@ -102,10 +103,9 @@ def judge(mode: str, q: Question, shown: str, refused: bool, verdict: str) -> bo
     return not refused and (verdict in ("mixed", "contradicted") or (has_true and has_fake) or bool(CONFLICT_WORDS.search(shown)))
 
 
-# ours, as the app ships (Settings()), and its variants: the checker as judge; quotes first, bare or with the summary
-OURS: dict[str, dict[str, str]] = {"ours": {}, "checker": {"judge": "checker"},
-                                   "quotes": {"judge": "checker", "answer_order": "quotes_first", "generator": "extractive"},
-                                   "quotes_summary": {"judge": "checker", "answer_order": "quotes_first"}}
+# ours, as the app ships (Settings()), and bench/evalsets.py's variants: the checker as judge; quotes first, bare or
+# with the summary
+OURS: dict[str, dict[str, str]] = {"ours": {}, **{k: VARIANTS[k] for k in ("checker", "quotes", "quotes_summary")}}
 
 
 def run_ours(system: str, mode: str, texts: list[str], questions: Sequence[Question], generator: Generator, embedder: Embedder,

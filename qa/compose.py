@@ -170,15 +170,20 @@ def according(cites: Sequence[Citation]) -> str:
     """The chosen quotes as the answer, each with who states it and when: "According to the briefings — Sergei
     Ryabkov (28 January 2019): [1]." """
     return "According to the briefings — " + "; ".join(
-        f"{c.speaker or _outlet(c)}{f' ({_day(c.published)})' if c.published else ''}: [{c.n}]" for c in cites) + "."
+        f"{c.speaker or _outlet(c)}{f' ({spelled_date(c.published) or c.published})' if c.published else ''}: [{c.n}]"
+        for c in cites) + "."
 
 
-def _day(published: str) -> str:
-    """ "2019-01-28" → "28 January 2019" (other forms as they are)."""
+def spelled_date(published: str | None) -> str:
+    """An ISO date as answers write it: "2019-01-28" → "28 January 2019" ("" when it is not one).
+
+    >>> spelled_date("2019-01-28"), spelled_date("spring 2019")
+    ('28 January 2019', '')
+    """
     try:
-        d = date.fromisoformat(published[:10])
+        d = date.fromisoformat((published or "")[:10])
     except ValueError:
-        return published
+        return ""
     return f"{d.day} {d.strftime('%B')} {d.year}"
 
 

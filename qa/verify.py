@@ -28,11 +28,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
 
 from core.settings import Settings
 from qa.cite import MARKER, Resolved, make_citation
-from qa.compose import CLAIMS_DISAGREEMENT, rule_candidates
+from qa.compose import CLAIMS_DISAGREEMENT, rule_candidates, spelled_date
 from qa.judge import Judge, Judgement
 from qa.records import Citation, Evidence, Fired, Stance, Support, closest
 from qa.question import NUMBER, profile_of
@@ -227,11 +226,8 @@ def dateline(published: str | None) -> str:
     >>> dateline("2025-04-05")
     '5 April 2025 2025-04-05'
     """
-    try:
-        d = date.fromisoformat((published or "")[:10])
-    except ValueError:
-        return ""
-    return f"{d.day} {d.strftime('%B')} {d.year} {d.isoformat()}"
+    words = spelled_date(published)
+    return f"{words} {(published or '')[:10]}" if words else ""
 
 
 def doubted(p_answerable: float | None, citations: Sequence[Citation], doubt_p: float) -> str | None:

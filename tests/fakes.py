@@ -77,14 +77,11 @@ class KeywordScorer:
 
     def __init__(self, answers: Sequence[str] = (), yes: Sequence[str] = (), no: Sequence[str] = ()) -> None:
         self.words, self.yes, self.no = answers, yes, no
-        self.asked: list[str] = []
 
     def answers(self, question: str, sentences: Sequence[str]) -> list[float]:
-        self.asked.append(question)
         return [0.9 if any(w in s for w in self.words) else 0.1 for s in sentences]
 
     def sides(self, question: str, evidence: Sequence[object]) -> list[tuple[str, float]]:
-        self.asked.append(question)
         texts = [getattr(ev, "text") for ev in evidence]
         return [("yes", 0.9) if any(w in t for w in self.yes) else ("no", 0.8) if any(w in t for w in self.no) else ("neither", 0.9)
                 for t in texts]

@@ -53,12 +53,17 @@ def test_the_shipped_training_data_names_only_training_articles() -> None:
     assert not sources & held
 
 
+def _listed_article(folder: Path) -> tuple[str, str]:
+    """A training article listed as a helper's only article in ``folder``: its path and a verbatim quote of it."""
+    art = next(iter(training_articles()))
+    (folder / "articles-1.txt").write_text(art.path + "\n")
+    return art.path, next(s for s in art.body.split("\n") if len(s) > 40).strip()
+
+
 @needs_corpus
 def test_written_triples_become_pairs_only_when_the_validator_accepts_them(tmp_path: Path) -> None:
-    art = next(iter(training_articles()))
-    quote = next(s for s in art.body.split("\n") if len(s) > 40).strip()
-    (tmp_path / "articles-1.txt").write_text(art.path + "\n")
-    good = {"question": "Did it happen?", "claim": "", "quote": quote, "source": art.path, "label": "contradicts",
+    source, quote = _listed_article(tmp_path)
+    good = {"question": "Did it happen?", "claim": "", "quote": quote, "source": source, "label": "contradicts",
             "side": "no", "kind": "negation"}
     rows = [good, {**good, "quote": quote + " (invented)"},  # not verbatim
             {**good, "label": "supports"},  # the label does not follow the side of an empty claim
@@ -69,16 +74,14 @@ def test_written_triples_become_pairs_only_when_the_validator_accepts_them(tmp_p
     assert [(p.task, p.label, p.kind) for p in pairs] == [("side", 1, "written_negation"), ("supports", 2, "written_negation"),
                                                           ("answers", 0, "written_answers_negation"),
                                                           ("answers", 1, "written_answers_negation")]
-    assert {p.source for p in pairs} == {art.path}
+    assert {p.source for p in pairs} == {source}
     assert [p.question for p in pairs if p.task == "answers"] == ["Did it happen?", "What happened?"]  # a "no" answers it
 
 
 @needs_corpus
 def test_a_question_and_quote_written_as_both_answering_and_not_gives_no_answers_pair(tmp_path: Path) -> None:
-    art = next(iter(training_articles()))
-    quote = next(s for s in art.body.split("\n") if len(s) > 40).strip()
-    (tmp_path / "articles-1.txt").write_text(art.path + "\n")
-    row = {"question": "What happened?", "claim": "It happened.", "quote": quote, "source": art.path, "label": "unrelated",
+    source, quote = _listed_article(tmp_path)
+    row = {"question": "What happened?", "claim": "It happened.", "quote": quote, "source": source, "label": "unrelated",
            "side": None, "kind": "neighbouring_fact"}
     (tmp_path / "triples-1.jsonl").write_text(json.dumps(row) + "\n" + json.dumps({**row, "claim": "It did.", "label": "supports", "kind": "plain"}) + "\n")
     assert [p.task for p in written_pairs(tmp_path)] == ["supports", "supports"]
