@@ -5,6 +5,7 @@
     python bench/checker.py --speed         # also ms per pair (8 pairs judged at a time, each row run alone) and the model's load time
     python bench/checker.py --fit           # first fit the label biases on the calib split (qa/checker_model/calibration.json)
     python bench/checker.py --fit --model /tmp/v3   # a candidate model folder (train_checker.py --out), fitted there
+    python bench/checker.py --sets calib --model /tmp/v8   # compare candidates on calib (raw column), not on test
 
 Sets: ``eval/support/triples.jsonl`` split ``test`` (279; the ``calib`` split is never used to train the checker)
 and ``eval/checker_fresh/triples.jsonl`` (written by a helper from 30+ BBC articles the training never saw).
@@ -36,7 +37,8 @@ from qa.stance import is_yes_no  # noqa: E402
 from qa.judge import DEFAULT_CALIBRATION, LABELS, SIDES, Calibration, Judge, fit_calibration, load_calibration  # noqa: E402
 
 SETS = {"support-test": (ROOT / "eval" / "support" / "triples.jsonl", "test"),
-        "fresh": (ROOT / "eval" / "checker_fresh" / "triples.jsonl", None)}
+        "fresh": (ROOT / "eval" / "checker_fresh" / "triples.jsonl", None),
+        "calib": (ROOT / "eval" / "support" / "triples.jsonl", "calib")}
 Decide = Callable[[dict], tuple[str, str | None]]
 
 
@@ -193,12 +195,14 @@ def main() -> int:
     ap.add_argument("--speed", action="store_true")
     ap.add_argument("--fit", action="store_true", help="fit the checker's label biases on the calib split first")
     ap.add_argument("--model", type=Path, default=MODEL_DIR, help="the model folder (a candidate from train_checker.py --out)")
+    ap.add_argument("--sets", default="support-test,fresh", help="comma-separated, of: " + ", ".join(SETS)
+                    + " (calib: where candidates are compared, raw column only — the fitted one was fitted there)")
     args = ap.parse_args()
     if args.fit:
         fit(args.model)
     meta = Checker.load(args.model).meta
     print(f"checker: {meta.get('command', '?')} (data sha256 {str(meta.get('data_sha256', '?'))[:12]}, {meta.get('steps', '?')} steps)")
-    for name in SETS:
+    for name in args.sets.split(","):
         triples = load(name)
         if not triples:
             print(f"\n{name}: no triples found")
